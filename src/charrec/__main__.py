@@ -1,0 +1,3 @@
+from charrec.cli import main
+
+main()

@@ -1,0 +1,36 @@
+"""The `charrec` command: sub-commands assembled from `charrec.commands`, one error policy.
+
+User errors (`CharrecError`) print one line and exit with code 2; bugs keep their traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from charrec.commands import data as data_commands
+from charrec.errors import CharrecError
+
+app = typer.Typer(
+    name="charrec",
+    help="Handwritten character recognition with neural networks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_commands.app, name="data")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script and of `python -m charrec`."""
+    try:
+        app(args=argv, prog_name="charrec")
+    except CharrecError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted")
+        sys.exit(130)

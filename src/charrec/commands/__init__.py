@@ -1,0 +1,1 @@
+"""Sub-commands of `charrec`, one module per group; each is thin over the library."""

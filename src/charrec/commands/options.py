@@ -1,0 +1,17 @@
+"""Options shared by several sub-commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+DataDirOption = Annotated[
+    Optional[Path],  # noqa: UP045 - typer needs Optional on Python 3.10
+    typer.Option(
+        "--data-dir",
+        help="Data directory (default: $CHARREC_DATA, else the per-user cache).",
+        show_default=False,
+    ),
+]
