@@ -1,0 +1,7 @@
+"""Data: readers for every format, named data sets, label maps, splits, dedup, download."""
+
+from charrec.data import letters_dev as _letters_dev  # noqa: F401 - registers letters-dev
+from charrec.data.imageset import ImageSet, concat
+from charrec.data.registry import DatasetSpec, get_spec, list_datasets, load_dataset
+
+__all__ = ["DatasetSpec", "ImageSet", "concat", "get_spec", "list_datasets", "load_dataset"]
