@@ -30,7 +30,10 @@ def test_merge_case_is_emnist_letters() -> None:
 def test_to_bymerge_merges_the_fifteen_lookalikes() -> None:
     mapped = to_bymerge(BYCLASS).apply(byclass_set())
     assert mapped.classes == EMNIST_CLASSES["bymerge"] and len(mapped) == 62
-    by_old = {BYCLASS[v]: mapped.classes[k] for v, k in zip(mapped.images[:, 0, 0], mapped.labels)}
+    by_old = {
+        BYCLASS[v]: mapped.classes[k]
+        for v, k in zip(mapped.images[:, 0, 0], mapped.labels, strict=True)
+    }
     merged = {c for c in "abcdefghijklmnopqrstuvwxyz" if by_old[c] == c.upper()}
     assert merged == set("cijklmopsuvwxyz")
     assert by_old["a"] == "a" and by_old["7"] == "7"

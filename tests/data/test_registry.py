@@ -43,7 +43,7 @@ def test_registry_has_every_named_set() -> None:
 def test_unknown_name_lists_valid_ones() -> None:
     with pytest.raises(ConfigError, match="emnist-letters"):
         load_dataset("emnist-leters")
-    with pytest.raises(ConfigError, match="train, test|test, train"):
+    with pytest.raises(ConfigError, match=r"train, test|test, train"):
         load_dataset("mnist", "validation")
 
 
