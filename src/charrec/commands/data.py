@@ -115,9 +115,11 @@ def verify_command(
             f"no data files found in {root}; see `charrec data list` and `charrec data fetch`"
         )
     table = Table("", "file or split", "result")
+    table.columns[1].overflow = "fold"
     for check in checks:
         mark = "[green]ok[/]" if check.ok else "[red]BAD[/]"
-        table.add_row(mark, check.subject, check.detail)
+        subject = check.subject.removeprefix(f"{root}/")  # files relative to the data dir
+        table.add_row(mark, subject, check.detail)
     console.print(f"data directory: {root}")
     console.print(table)
     bad = [c for c in checks if not c.ok]

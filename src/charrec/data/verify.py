@@ -6,8 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from charrec.data.checksums import KNOWN_SHA256, sha256_of
+from charrec.data.classes import EMNIST_CLASSES, read_mapping
 from charrec.data.readers.idx import read_idx_images, read_idx_labels
-from charrec.data.registry import DataFile, DatasetSpec, get_spec, list_datasets
+from charrec.data.registry import (
+    EMNIST_FOLDERS,
+    DataFile,
+    DatasetSpec,
+    get_spec,
+    list_datasets,
+)
 from charrec.errors import CharrecError
 
 
@@ -66,6 +73,27 @@ def check_split(spec: DatasetSpec, data_dir: Path, split: str) -> Check:
     return Check(subject, True, f"{len(dataset):,} images, {present}/{dataset.num_classes} classes")
 
 
+def check_mappings(data_dir: Path) -> list[Check]:
+    """Each EMNIST mapping file present must name the classes charrec uses for that split."""
+    checks = []
+    for split, classes in EMNIST_CLASSES.items():
+        mapping = DataFile(f"emnist-{split}-mapping.txt", EMNIST_FOLDERS, accept_raw=False)
+        path = mapping.find(data_dir)
+        if path is None:
+            continue
+        try:
+            names, first = read_mapping(path)
+        except CharrecError as exc:
+            checks.append(Check(str(path), False, str(exc)))
+            continue
+        ok = names == classes
+        detail = (
+            f"{len(names)} classes from label {first}" if ok else "classes differ from EMNIST's"
+        )
+        checks.append(Check(str(path), ok, detail))
+    return checks
+
+
 def verify_data_dir(data_dir: Path, names: list[str] | None = None) -> list[Check]:
     """Checks for every present file (once each) and every split whose files are all present."""
     checks: list[Check] = []
@@ -80,4 +108,6 @@ def verify_data_dir(data_dir: Path, names: list[str] | None = None) -> list[Chec
                     checks.append(check_file(data_file, path))
             if spec.is_present(data_dir, split):
                 checks.append(check_split(spec, data_dir, split))
+    if names is None:
+        checks.extend(check_mappings(data_dir))
     return checks
