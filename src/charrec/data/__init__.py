@@ -1,6 +1,8 @@
 """Data: readers for every format, named data sets, label maps, splits, dedup, download."""
 
-from charrec.data import letters_dev as _letters_dev  # noqa: F401 - registers letters-dev
+# Importing these registers their named data sets.
+from charrec.data import alphadigits_sets as _alphadigits_sets  # noqa: F401
+from charrec.data import letters_dev as _letters_dev  # noqa: F401
 from charrec.data.imageset import ImageSet, concat
 from charrec.data.registry import DatasetSpec, get_spec, list_datasets, load_dataset
 

@@ -100,7 +100,15 @@ def get_spec(name: str) -> DatasetSpec:
 def load_dataset(
     name: str, split: str = "train", data_dir: str | os.PathLike[str] | None = None
 ) -> ImageSet:
-    """The named data set's split in canonical form (cached, read-only arrays)."""
+    """The named data set's split in canonical form (cached, read-only arrays).
+
+    `name` may also be the path of a user's data file or folder (see charrec.data.files).
+    """
+    if name not in _REGISTRY:
+        from charrec.data.files import looks_like_path
+
+        if looks_like_path(name):
+            return _load_file_cached(str(Path(name).expanduser().resolve()), split)
     spec = get_spec(name)
     if split not in spec.files:
         raise unknown_choice(f"split of {name}", split, list(spec.splits))
@@ -111,6 +119,16 @@ def load_dataset(
 def _load_cached(name: str, split: str, data_dir: str) -> ImageSet:
     spec = _REGISTRY[name]
     dataset = spec.loader(spec, Path(data_dir), split)
+    dataset.images.flags.writeable = False
+    dataset.labels.flags.writeable = False
+    return dataset
+
+
+@functools.lru_cache(maxsize=4)
+def _load_file_cached(path: str, split: str) -> ImageSet:
+    from charrec.data.files import load_file
+
+    dataset = load_file(Path(path), split)
     dataset.images.flags.writeable = False
     dataset.labels.flags.writeable = False
     return dataset
