@@ -13,6 +13,7 @@ from rich.table import Table
 from charrec.commands.data_fetch import fetch
 from charrec.commands.options import DataDirOption
 from charrec.data import get_spec, list_datasets, load_dataset
+from charrec.data.files import looks_like_path, read_parts
 from charrec.data.location import describe_source, resolve_data_dir
 from charrec.data.verify import verify_data_dir
 from charrec.errors import CharrecError
@@ -51,26 +52,40 @@ def list_command(data_dir: DataDirOption = None) -> None:
     console.print(table)
 
 
+def _print_counts(title: str, classes: tuple[str, ...], splits: dict) -> None:
+    table = Table("class", *splits, title=title)
+    counts = {s: d.counts() for s, d in splits.items()}
+    for k, class_name in enumerate(classes):
+        table.add_row(class_name, *(f"{counts[s][k]:,}" for s in splits))
+    table.add_row("[bold]total[/]", *(f"[bold]{len(d):,}[/]" for d in splits.values()))
+    console.print(table)
+
+
 @app.command("info")
-def info_command(name: str, data_dir: DataDirOption = None) -> None:
-    """Counts per split and per class of a data set."""
+def info_command(
+    name: Annotated[str, typer.Argument(help="A data set name, or a data file or folder.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Counts per split and per class of a data set (or of your own data file)."""
+    if name not in list_datasets() and looks_like_path(name):
+        parts = read_parts(Path(name))
+        first = next(iter(parts.values()))
+        console.print(f"[bold]{name}[/]: {len(first.classes)} classes, parts {', '.join(parts)}")
+        _print_counts("images per class", first.classes, parts)
+        return
     spec = get_spec(name)
     root = resolve_data_dir(data_dir)
     present = [s for s in spec.splits if spec.is_present(root, s)]
     if not present:
         spec.path(root, spec.missing(root)[0])  # raises with the fetch hint
-    splits = {s: load_dataset(name, s, root) for s in present}
     console.print(f"[bold]{name}[/]: {spec.description}")
     for split in spec.splits:
-        if split not in splits:
+        if split not in present:
             missing = ", ".join(f.name for f in spec.missing(root, split))
             console.print(f"  {split}: [yellow]not present[/] (missing {missing})")
-    table = Table("class", *present, title="images per class")
-    counts = {s: d.counts() for s, d in splits.items()}
-    for k, class_name in enumerate(spec.classes):
-        table.add_row(class_name, *(f"{counts[s][k]:,}" for s in present))
-    table.add_row("[bold]total[/]", *(f"[bold]{len(splits[s]):,}[/]" for s in present))
-    console.print(table)
+    _print_counts(
+        "images per class", spec.classes, {s: load_dataset(name, s, root) for s in present}
+    )
 
 
 @app.command("show")
