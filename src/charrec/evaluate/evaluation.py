@@ -1,0 +1,251 @@
+"""Evaluate a trained run on a data set split: predictions, metrics, and what gets written.
+
+    result = evaluate_run("runs/convnet", data="letters-dev", split="test")
+    result.metrics["accuracy"], result.files["html"]
+
+writes RUN/evaluation/<data>-<split>/ (metrics.json, report.md, report.html, figures)
+and merges a summary into RUN/metrics.json under "evaluation" → "<data>:<split>",
+keeping what training wrote there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from sklearn.metrics import confusion_matrix
+
+from charrec.data.imageset import ImageSet
+from charrec.errors import CharrecError, DataError
+from charrec.evaluate.confusions import confusion_analysis
+from charrec.evaluate.inference import DEFAULT_BATCH, predict_probs
+from charrec.evaluate.labelspace import LabelSpace, match_classes
+from charrec.evaluate.metrics import compute_metrics
+from charrec.fileio import write_json
+
+# Left out of the run's own metrics.json (kept in the evaluation folder's): too long there.
+_DETAIL_KEYS = ("confusion_matrix", "confusion_columns")
+
+
+@dataclass
+class EvaluationResult:
+    run_dir: Path
+    data: str
+    split: str
+    metrics: dict[str, Any]
+    # What was evaluated, for figures: the images (model input size), true labels, and
+    # probabilities over `space.columns` (data classes, then model classes outside them).
+    images: np.ndarray
+    labels: np.ndarray
+    probs: np.ndarray
+    space: LabelSpace
+    meta: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    # Written files by role (metrics, markdown, html, figure names); empty if not written.
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.data}:{self.split}"
+
+    @property
+    def accuracy(self) -> float:
+        return float(self.metrics["accuracy"])
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return self.probs.argmax(axis=1)
+
+    @property
+    def out_dir(self) -> Path:
+        return evaluation_dir(self.run_dir, self.data, self.split)
+
+
+def evaluation_dir(run_dir: str | os.PathLike[str], data: str, split: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{data}-{split}")
+    return Path(run_dir) / "evaluation" / safe
+
+
+def _run_data_dir(run_dir: Path) -> str | None:
+    """The data directory the run was trained with (config.yaml), if it named one."""
+    try:
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        return config["data"]["data_dir"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+
+
+def _default_split(splits: tuple[str, ...]) -> str:
+    """The "test" split, or the only split of a data set without one (Binary AlphaDigits)."""
+    return splits[0] if "test" not in splits and len(splits) == 1 else "test"
+
+
+def _fit_size(dataset: ImageSet, size: tuple[int, int]) -> tuple[np.ndarray, str]:
+    """Images at the model's input size; other sizes go to EMNIST's frame, once, here."""
+    if dataset.image_shape == tuple(size):
+        return dataset.images, ""
+    if size[0] != size[1]:
+        raise DataError(
+            f"{dataset.name or 'the data'} has {dataset.image_shape[0]}×{dataset.image_shape[1]} "
+            f"images but the model takes {size[0]}×{size[1]}"
+        )
+    from charrec.data.resize import to_emnist_frame
+
+    note = (
+        f"images converted from {dataset.image_shape[0]}×{dataset.image_shape[1]} "
+        f"to EMNIST's {size[0]}×{size[1]} frame"
+    )
+    return to_emnist_frame(dataset.images, size=size[0]), note
+
+
+def evaluate_model(
+    model: Any,
+    meta: dict[str, Any],
+    dataset: ImageSet,
+    batch_size: int = DEFAULT_BATCH,
+    device: str = "auto",
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray, LabelSpace]:
+    """Metrics of `model` (described by `meta`, model.json) on `dataset`.
+
+    Returns (metrics, images as fed to the model, probabilities over the label space's
+    columns, the label space).
+    """
+    model_classes = tuple(meta["classes"])
+    space = match_classes(model_classes, dataset.classes, dataset.counts(), dataset.name)
+    size = tuple(meta.get("preprocessing", {}).get("input_size", (28, 28)))
+    images, resize_note = _fit_size(dataset, size)
+    model_probs, throughput = predict_probs(
+        model, meta["preprocessing"], images, batch_size, device
+    )
+    probs = space.apply(model_probs)
+    metrics = compute_metrics(probs, dataset.labels, dataset.classes)
+    # Pairs over every model class, so that a ByClass model's 'O' shown as '0' is a pair
+    # of its own rather than part of the "other" column.
+    full = confusion_matrix(
+        dataset.labels, probs.argmax(axis=1), labels=np.arange(len(space.columns))
+    )[: len(dataset.classes)]
+    metrics["confusions"] = confusion_analysis(full, dataset.classes, columns=space.columns)
+    metrics["throughput"] = throughput
+    metrics["label_space"] = {
+        "description": space.describe(),
+        "merged": space.merged(),
+        "outside": list(space.outside),
+        "resized": resize_note or None,
+    }
+    return metrics, images, probs, space
+
+
+def evaluate_run(
+    run_dir: str | os.PathLike[str],
+    data: str | None = None,
+    split: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    dataset: ImageSet | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    device: str = "auto",
+    write: bool = True,
+) -> EvaluationResult:
+    """Evaluate a run folder's model on a data set split and (if `write`) write the report.
+
+    `data` defaults to the data set the run was trained on, `split` to "test" (or the
+    data set's only split), `data_dir` to the run's own. Pass `dataset` to evaluate on an
+    ImageSet in memory instead (`data` and `split` then only name it).
+    """
+    from charrec.train.checkpoint import RunFolder, load_run
+
+    run = RunFolder(run_dir)
+    model, meta = load_run(run.path)
+    if dataset is None:
+        from charrec.data import get_spec, load_dataset
+
+        data = data or (meta.get("data") or {}).get("name")
+        if not data:
+            raise CharrecError(f"{run.path}: the run names no data set; choose one with --data")
+        split = split or _default_split(get_spec(data).splits)
+        dataset = load_dataset(data, split, data_dir or _run_data_dir(run.path))
+    else:
+        name, _, part = (dataset.name or "data").partition(":")
+        data, split = data or name, split or part or "test"
+    metrics, images, probs, space = evaluate_model(model, meta, dataset, batch_size, device)
+    metrics = {"data": data, "split": split, **metrics}
+    metrics["model"] = {
+        "name": (meta.get("model") or {}).get("name"),
+        "epoch": meta.get("epoch"),
+        "parameters": meta.get("parameters"),
+        "trained_on": (meta.get("data") or {}).get("name"),
+    }
+    result = EvaluationResult(
+        run.path,
+        data,
+        split,
+        metrics,
+        images,
+        dataset.labels,
+        probs,
+        space,
+        meta,
+        history=run.read_history() if run.history.exists() else [],
+    )
+    if write:
+        write_evaluation(result)
+    return result
+
+
+def write_evaluation(result: EvaluationResult) -> dict[str, Path]:
+    """Write the evaluation folder (all or nothing), then merge into the run's metrics.json."""
+    from charrec.evaluate.evaluation_report import build_report
+    from charrec.evaluate.report import write_report
+
+    final = result.out_dir
+    final.parent.mkdir(parents=True, exist_ok=True)
+    # Built in a temporary sibling and swapped in, so a failure leaves the old report whole.
+    work = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
+    work.mkdir()
+    try:
+        write_json(work / "metrics.json", result.metrics)
+        report, figures = build_report(result, work)
+        pages = write_report(report, work)
+        if final.exists():
+            old = final.with_name(f".{final.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            final.rename(old)
+            work.rename(final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            work.rename(final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    files = {"metrics": final / "metrics.json"}
+    files.update({role: final / path.name for role, path in pages.items()})
+    files.update({role: final / path.name for role, path in figures.items()})
+    merge_run_metrics(result)
+    result.files = files
+    return files
+
+
+def merge_run_metrics(result: EvaluationResult) -> Path:
+    """Put the evaluation summary into RUN/metrics.json, keeping every other entry."""
+    path = result.run_dir / "metrics.json"
+    existing: dict[str, Any] = {}
+    if path.exists():
+        from charrec.train.checkpoint import read_json
+
+        existing = read_json(path)
+        if not isinstance(existing, dict):
+            raise CharrecError(f"{path} does not hold a JSON object; not overwriting it")
+    summary = {k: v for k, v in result.metrics.items() if k not in _DETAIL_KEYS}
+    summary["report"] = str(result.out_dir.relative_to(result.run_dir) / "report.html")
+    evaluations = existing.get("evaluation")
+    existing["evaluation"] = {**(evaluations if isinstance(evaluations, dict) else {})}
+    existing["evaluation"][result.key] = summary
+    write_json(path, existing)
+    return path
