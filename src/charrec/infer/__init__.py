@@ -1,0 +1,1 @@
+"""Recognising characters in people's own images: preprocessing, recognizer, pretrained models."""

@@ -1,0 +1,414 @@
+"""Preprocessing of people's pictures into EMNIST's 28×28 form."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from infer_images import (
+    centre_of_mass,
+    correlation,
+    find_font,
+    ink_box,
+    render_pen,
+    render_text,
+)
+from PIL import Image, ImageDraw, features
+from scipy import ndimage
+
+from charrec.errors import CharrecError, ConfigError
+from charrec.infer.preprocess import (
+    BlankImageError,
+    ImageError,
+    PreprocessConfig,
+    Preprocessor,
+    explain,
+    load_image,
+    preprocess,
+)
+
+
+@pytest.fixture(scope="module")
+def font() -> Path:
+    found = find_font()
+    if found is None:
+        pytest.skip(
+            "no TrueType font found: install fonts-dkg-handwriting or fonts-dejavu-core "
+            "to render test letters"
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def letter() -> np.ndarray:
+    """A dark R on white paper, 200×200 (a pen-drawn K where no font is installed)."""
+    font = find_font()
+    if font is None:
+        return render_pen(14, canvas=(200, 200), box=(50, 30, 150, 170))
+    return render_text("R", font, canvas=(200, 200))
+
+
+@pytest.fixture(scope="module")
+def reference(letter: np.ndarray) -> np.ndarray:
+    return preprocess(letter).image
+
+
+def encoded(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def transparent_drawing(letter: np.ndarray, ink_rgb: tuple[int, int, int]) -> Image.Image:
+    """The letter's ink as opaque colour on a fully transparent canvas (RGB zero there)."""
+    alpha = 255 - letter
+    rgba = np.zeros((*letter.shape, 4), dtype=np.uint8)
+    rgba[..., :3] = np.where(alpha[..., None] > 0, np.array(ink_rgb, dtype=np.uint8), 0)
+    rgba[..., 3] = alpha
+    return Image.fromarray(rgba, mode="RGBA")
+
+
+# ------------------------------------------------------------------ formats and modes
+
+
+def _sources(letter: np.ndarray) -> dict[str, object]:
+    gray = Image.fromarray(letter, mode="L")
+    binary = gray.point(lambda v: 255 if v > 127 else 0).convert("1", dither=Image.Dither.NONE)
+    rgb = Image.merge("RGB", [gray, gray.point(lambda v: v * 0.9), gray])
+    gray_alpha = Image.merge("LA", [Image.new("L", gray.size, 0), gray.point(lambda v: 255 - v)])
+    sixteen = Image.fromarray(letter.astype(np.uint16) * 257)
+    sources = {
+        "png-L": encoded(gray, "PNG"),
+        "png-1bit": encoded(binary, "PNG"),
+        "png-P": encoded(gray.convert("P"), "PNG"),
+        "png-LA": encoded(gray_alpha, "PNG"),
+        "png-RGBA": encoded(transparent_drawing(letter, (10, 20, 200)), "PNG"),
+        "png-16bit": encoded(sixteen, "PNG"),
+        "jpeg-RGB": encoded(rgb, "JPEG", quality=90),
+        "jpeg-CMYK": encoded(rgb.convert("CMYK"), "JPEG", quality=90),
+        "bmp": encoded(rgb, "BMP"),
+        "tiff": encoded(gray, "TIFF"),
+        "tiff-float": encoded(Image.fromarray(letter.astype(np.float32) / 255, mode="F"), "TIFF"),
+        "gif": encoded(gray, "GIF"),
+        "pil-image": rgb,
+        "array-uint8": letter,
+        "array-float": letter.astype(np.float64) / 255,
+        "array-rgb": np.asarray(rgb),
+        "array-uint16": letter.astype(np.uint16) * 257,
+    }
+    if features.check("webp"):
+        sources["webp"] = encoded(rgb, "WEBP", quality=90)
+    return sources
+
+
+def test_every_format_and_mode_gives_the_same_character(
+    letter: np.ndarray, reference: np.ndarray
+) -> None:
+    preprocessor = Preprocessor()
+    for kind, source in _sources(letter).items():
+        result = preprocessor(source)
+        assert result.image.shape == (28, 28) and result.image.dtype == np.uint8, kind
+        assert result.image.max() == 255, kind
+        assert correlation(result.image, reference) > 0.95, kind
+        assert result.polarity == "dark-on-light", kind
+
+
+def test_reads_paths_and_open_files(tmp_path: Path, letter: np.ndarray, reference: np.ndarray):
+    path = tmp_path / "letter.png"
+    Image.fromarray(letter).save(path)
+    assert np.array_equal(preprocess(path).image, reference)
+    assert np.array_equal(preprocess(str(path)).image, reference)
+    with open(path, "rb") as handle:
+        assert np.array_equal(preprocess(handle).image, reference)
+
+
+def test_load_image_is_gray_float_with_paper_behind_transparency(letter: np.ndarray) -> None:
+    for ink in ((0, 0, 0), (255, 255, 255)):
+        gray = load_image(encoded(transparent_drawing(letter, ink), "PNG"))
+        assert gray.dtype == np.float32 and gray.shape == letter.shape
+        paper = gray[letter == 255]
+        # Transparent pixels become the opposite of the ink: white behind black ink.
+        assert np.all(paper == (1.0 if ink == (0, 0, 0) else 0.0))
+    reduced = load_image(letter, max_side=50)
+    assert reduced.shape == (50, 50)
+
+
+def test_transparent_canvas_drawings_work_in_either_ink(
+    letter: np.ndarray, reference: np.ndarray
+) -> None:
+    # Canvas apps leave transparent pixels black (RGB 0): they must still count as paper.
+    for ink in ((0, 0, 0), (255, 255, 255), (200, 30, 30)):
+        result = preprocess(encoded(transparent_drawing(letter, ink), "PNG"))
+        assert correlation(result.image, reference) > 0.95, ink
+
+
+def test_gif_gives_its_first_frame(font: Path) -> None:
+    frames = [Image.fromarray(render_text(c, font, canvas=(120, 120))) for c in "AB"]
+    data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    assert Image.open(io.BytesIO(data)).n_frames == 2
+    first, second = (preprocess(np.asarray(f)).image for f in frames)
+    result = preprocess(data).image
+    assert correlation(result, first) > 0.95
+    assert correlation(result, second) < 0.8
+
+
+def test_sixteen_bit_png_keeps_faint_contrast(letter: np.ndarray, reference: np.ndarray) -> None:
+    # Ink and paper 3% of the range apart: invisible at 8 bits after a careless conversion,
+    # plain in 16 bits.
+    values = (30000 + (letter.astype(np.float64) / 255) * 2000).astype(np.uint16)
+    data = encoded(Image.fromarray(values), "PNG")
+    assert Image.open(io.BytesIO(data)).mode.startswith("I")
+    gray = load_image(data)
+    assert 0.45 < gray.min() < gray.max() < 0.5
+    result = preprocess(data, PreprocessConfig(min_contrast=0.02))
+    assert correlation(result.image, reference) > 0.95
+
+
+def test_exif_orientation_is_honoured(letter: np.ndarray, reference: np.ndarray) -> None:
+    # Orientation 6: the stored pixels are turned 90° anticlockwise; viewers turn them back.
+    stored = Image.fromarray(letter).rotate(90, expand=True)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encoded(stored.convert("RGB"), "JPEG", quality=92, exif=exif)
+    ignored = preprocess(np.asarray(stored)).image
+    result = preprocess(data)
+    assert correlation(result.image, reference) > 0.95
+    assert correlation(result.image, reference) > correlation(ignored, reference) + 0.2
+
+
+# ------------------------------------------------------------------ what the character looks like
+
+
+def test_polarity_either_way_gives_the_same_image(letter: np.ndarray) -> None:
+    dark = preprocess(letter)
+    light = preprocess(255 - letter)
+    assert (dark.polarity, light.polarity) == ("dark-on-light", "light-on-dark")
+    assert correlation(dark.image, light.image) > 0.9
+
+
+def test_fat_character_covering_most_of_the_picture(font: Path) -> None:
+    # A marker letter filling a tight crop: more ink than paper, yet the paper is white.
+    fat = render_text("e", font, canvas=(120, 130), height=0.95, stroke=6)
+    assert (fat < 128).mean() > 0.3
+    result = preprocess(fat)
+    assert result.polarity == "dark-on-light"
+    # The frame's corners stay paper (a wrong polarity would frame the paper as ink).
+    assert result.image[:3, :3].max() == 0 and result.image[-3:, -3:].max() == 0
+
+
+def test_big_off_centre_character_is_centred_and_sized(font: Path) -> None:
+    canvas = render_text("O", font, canvas=(1000, 800), height=0.6, centre=(0.28, 0.35))
+    result = preprocess(canvas)
+    row, col = centre_of_mass(result.image)
+    assert abs(row - 13.5) < 1.5 and abs(col - 13.5) < 1.5
+    # EMNIST: the box of pixels above half intensity is 22 px along its longer side (median).
+    assert 20 <= max(ink_box(result.image, 127)) <= 25
+    left, top, right, bottom = result.bbox
+    drawn_rows = np.flatnonzero((canvas < 128).any(axis=1))
+    drawn_cols = np.flatnonzero((canvas < 128).any(axis=0))
+    assert abs(top - drawn_rows[0]) <= 8 and abs(bottom - drawn_rows[-1]) <= 8
+    assert abs(left - drawn_cols[0]) <= 8 and abs(right - drawn_cols[-1]) <= 8
+
+
+def test_gradient_shadow_does_not_break_it(font: Path) -> None:
+    # Real ink reflects some light (gray 60); the light falls off to a fifth across the
+    # page and a little down it, on ink and paper alike.
+    clean = render_text("K", font, canvas=(600, 500), height=0.6, centre=(0.45, 0.5), ink=60)
+    light = np.linspace(1.0, 0.2, 600)[None, :] * np.linspace(1.0, 0.8, 500)[:, None]
+    shadowed = (clean * light).astype(np.uint8)
+    # No single threshold separates ink from paper any more.
+    assert shadowed[clean == 255].min() < shadowed[clean == 60].max()
+    reference = preprocess(clean).image
+    assert correlation(preprocess(shadowed).image, reference) > 0.85
+    with pytest.raises(BlankImageError):
+        preprocess((230 * light).astype(np.uint8))
+
+
+def test_noise_specks_and_border_junk_are_ignored(letter: np.ndarray, reference: np.ndarray):
+    rng = np.random.default_rng(0)
+    big = np.asarray(Image.fromarray(letter).resize((600, 600)))
+    clean = preprocess(big)
+    speckled = big.copy()
+    speckled[rng.random(big.shape) < 0.002] = 0  # pepper: ink-coloured specks
+    speckled[rng.random(big.shape) < 0.002] = 255  # salt
+    speckled = ndimage.minimum_filter(speckled, size=2)  # specks of 2×2 pixels
+    result = preprocess(speckled)
+    assert correlation(result.image, clean.image) > 0.95
+    assert result.bbox == pytest.approx(clean.bbox, abs=12)
+    edged = big.copy()
+    edged[:, :30] = 30  # the table beside the page
+    edged[-20:, :] = 60
+    assert correlation(preprocess(edged).image, clean.image) > 0.95
+
+
+def test_separate_parts_of_a_character_are_kept() -> None:
+    # An i: a stem and, apart from it, a dot no wider than the pen.
+    image = Image.new("L", (300, 300), 255)
+    draw = ImageDraw.Draw(image)
+    draw.line([(150, 120), (150, 260)], fill=0, width=14)
+    draw.ellipse([141, 72, 159, 90], fill=0)
+    result = preprocess(image)
+    _, parts = ndimage.label(result.image > 64)
+    assert parts == 2
+    assert result.bbox[1] <= 74  # the box reaches up to the dot
+
+
+def test_thin_and_thick_pens_give_similar_strokes() -> None:
+    thin, thick = render_pen(3), render_pen(90)
+    normalised = [preprocess(image).image.mean() for image in (thin, thick)]
+    assert max(normalised) / min(normalised) < 1.6
+    kept = PreprocessConfig(stroke_width=None)
+    raw = [preprocess(image, kept).image.mean() for image in (thin, thick)]
+    assert max(raw) / min(raw) > 2  # without the pen step they differ a lot
+
+
+def test_looks_like_emnist_after_a_round_trip(real_data_dir: Path) -> None:
+    from charrec.data import load_dataset
+
+    emnist = load_dataset("letters-dev", "test", real_data_dir).images
+    sample = emnist[np.random.default_rng(0).choice(len(emnist), 40, replace=False)]
+    preprocessor = Preprocessor()
+    correlations, mass_ratios = [], []
+    for image in sample:
+        # As someone would draw it: dark on light, 280×280, saved as PNG.
+        drawn = 255 - np.asarray(Image.fromarray(image).resize((280, 280), Image.BICUBIC))
+        result = preprocessor(encoded(Image.fromarray(drawn), "PNG")).image
+        correlations.append(correlation(result, image))
+        mass_ratios.append(result.mean() / image.mean())
+    assert np.median(correlations) > 0.9
+    assert np.mean(np.array(correlations) > 0.9) > 0.6
+    assert 0.85 < np.median(mass_ratios) < 1.15
+
+
+def test_mnist_style_centres_by_mass_in_20_pixels(font: Path) -> None:
+    image = render_text("7", font, canvas=(300, 300), centre=(0.6, 0.4))
+    result = preprocess(image, PreprocessConfig(style="mnist")).image
+    row, col = centre_of_mass(result)
+    assert abs(row - 14) <= 0.5 and abs(col - 14) <= 0.5
+    assert max(ink_box(result)) == 20
+
+
+# ------------------------------------------------------------------ errors and blanks
+
+
+def test_blank_pictures_are_refused_not_guessed(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    paper = np.clip(rng.normal(215, 6, (300, 400)), 0, 255).astype(np.uint8)
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(paper).save(path, quality=85)
+    with pytest.raises(BlankImageError, match=r"photo\.jpg: no character found"):
+        preprocess(path)
+    result = preprocess(path, allow_blank=True)
+    assert result.blank and result.bbox is None and not result.image.any()
+    dusty = np.full((300, 300), 230, dtype=np.uint8)
+    dusty[100:103, 50:53] = 0
+    with pytest.raises(BlankImageError, match="specks"):
+        preprocess(dusty)
+    with pytest.raises(BlankImageError):
+        preprocess(np.zeros((64, 64), dtype=np.uint8))
+
+
+def test_unreadable_files_give_clear_errors(tmp_path: Path, letter: np.ndarray) -> None:
+    text = tmp_path / "x.txt"
+    text.write_text("not a picture\n")
+    with pytest.raises(ImageError, match=r"x\.txt: not an image PIL can read"):
+        preprocess(text)
+    with pytest.raises(ImageError, match="not an image PIL can read"):
+        preprocess(b"\x00\x01garbage" * 20)
+    with pytest.raises(ImageError, match=r"missing\.png: file not found"):
+        preprocess(tmp_path / "missing.png")
+    with pytest.raises(ImageError, match="is a folder"):
+        preprocess(tmp_path)
+    truncated = tmp_path / "cut.png"
+    truncated.write_bytes(encoded(Image.fromarray(letter), "PNG")[:300])
+    with pytest.raises(ImageError, match=r"cut\.png: damaged or truncated"):
+        preprocess(truncated)
+    with pytest.raises(ImageError, match="float pixel values"):
+        preprocess(np.full((10, 10), 2.0))
+    with pytest.raises(ImageError, match="shape"):
+        preprocess(np.zeros((2, 3, 4, 5), dtype=np.uint8))
+    # A user error: the CLI prints it on one line with exit code 2.
+    assert issubclass(BlankImageError, ImageError) and issubclass(ImageError, CharrecError)
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that declares its size and holds no pixels: all a decompression bomb needs."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+def test_huge_images_are_refused_before_decoding(letter: np.ndarray) -> None:
+    with pytest.raises(ImageError, match="over the limit of 100,000,000"):
+        preprocess(_png_header(12000, 12000))
+    with pytest.raises(ImageError, match="too large"):
+        preprocess(_png_header(60000, 60000))
+    with pytest.raises(ImageError, match="40,000 pixels"):
+        preprocess(letter, PreprocessConfig(max_pixels=30000))
+
+
+# ------------------------------------------------------------------ the API around it
+
+
+def test_explain_saves_what_the_model_sees(tmp_path: Path, letter: np.ndarray, reference):
+    path = tmp_path / "my letter.jpg"
+    Image.fromarray(letter).save(path, quality=95)
+    written = explain(path)
+    assert written == tmp_path / "my letter.seen.png"
+    seen = np.asarray(Image.open(written))
+    assert seen.shape == (280, 280)
+    assert np.array_equal(seen[::10, ::10], preprocess(path).image)
+    chosen = explain(letter, tmp_path / "out" / "seen.png", scale=4)
+    assert np.asarray(Image.open(chosen)).shape == (112, 112)
+    with pytest.raises(ImageError, match="give an output path"):
+        explain(letter)
+
+
+def test_batch_and_diagnostics(letter: np.ndarray, reference: np.ndarray) -> None:
+    blank = np.full((50, 50), 255, dtype=np.uint8)
+    preprocessor = Preprocessor()
+    results = preprocessor.batch([letter, 255 - letter, blank], allow_blank=True)
+    assert [r.blank for r in results] == [False, False, True]
+    assert np.array_equal(results[0].image, reference)
+    info = results[0].to_dict()
+    assert info["polarity"] == "dark-on-light" and info["name"] == "<array>"
+    assert 0 < info["ink_fraction"] < 0.3 and info["contrast"] > 0.8
+    stacked = preprocessor.images([letter, letter])
+    assert stacked.shape == (2, 28, 28) and stacked.dtype == np.uint8
+    with pytest.raises(BlankImageError, match="<array>"):
+        preprocessor.batch([letter, blank])
+
+
+def test_config_round_trips_and_rejects_nonsense() -> None:
+    config = PreprocessConfig(style="mnist", stroke_width=(2.0, 3.0))
+    again = PreprocessConfig.from_dict(config.to_dict())
+    assert again == config
+    assert PreprocessConfig().stroke_width == (2.25, 3.25)
+    assert PreprocessConfig(style="mnist").blur_sigma == 0.5
+    assert PreprocessConfig.from_dict({"stroke_width": None}).stroke_width is None
+    with pytest.raises(ConfigError, match="unknown preprocessing style"):
+        PreprocessConfig(style="fancy")
+    with pytest.raises(ConfigError, match="unknown preprocessing option"):
+        PreprocessConfig.from_dict({"blur": 1})
+    with pytest.raises(ConfigError, match="stroke_width"):
+        PreprocessConfig(stroke_width=(3.0, 2.0))
+    with pytest.raises(ConfigError, match="blur_sigma"):
+        PreprocessConfig(blur_sigma="soft")
+
+
+def test_pen_drawing_without_fonts() -> None:
+    # The drawing helpers need no font: the pipeline is tested even on a bare system.
+    image = Image.new("L", (256, 256), 255)
+    ImageDraw.Draw(image).ellipse([60, 40, 200, 220], outline=0, width=12)
+    result = preprocess(image)
+    row, col = centre_of_mass(result.image)
+    assert abs(row - 13.5) < 1 and abs(col - 13.5) < 1
+    assert result.image[13, 13] == 0  # the ring's hole stays open
