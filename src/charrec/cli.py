@@ -12,6 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from charrec.commands import data as data_commands
+from charrec.commands import evaluate as evaluate_commands
+from charrec.commands import tensorboard as tensorboard_commands
+from charrec.commands import train as train_commands
 from charrec.errors import CharrecError
 
 app = typer.Typer(
@@ -22,6 +25,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_commands.app, name="data")
+app.command("train", epilog=train_commands.EPILOG)(train_commands.train)
+app.command("evaluate", epilog=evaluate_commands.EVALUATE_EPILOG)(evaluate_commands.evaluate)
+app.command("compare", epilog=evaluate_commands.COMPARE_EPILOG)(evaluate_commands.compare)
+app.command("tensorboard", epilog=tensorboard_commands.EPILOG)(tensorboard_commands.tensorboard)
 
 
 def main(argv: list[str] | None = None) -> None:

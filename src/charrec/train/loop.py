@@ -1,0 +1,749 @@
+"""The training loop: `train(config)` runs a config into a run folder, `resume(run)` goes on.
+
+Design, for speed on a CPU (and a GPU alike):
+
+- the training set is one uint8 tensor N×1×28×28 on the device; an epoch is a seeded
+  permutation, each batch is `images[index]`, converted to float, augmented as a batch
+  with tensor ops, normalised, and fed forward: no DataLoader, no per-image Python;
+- metrics accumulate on the device and are read every `LOG_EVERY` steps (also the
+  NaN check), so a GPU is not synchronised at every step;
+- bf16 autocast and channels_last are options, not defaults: measure before using them.
+
+Reproducible: every epoch draws its permutation, augmentation and dropout randomness from
+seeds derived from (seed, epoch, rank), so an epoch's result does not depend on what ran
+before it in the process, and a resumed run repeats an uninterrupted one exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import os
+import random
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from rich.console import Console
+from torch import nn
+
+from charrec.errors import CharrecError, ConfigError, DataError
+from charrec.fileio import write_json
+from charrec.train.augment import Augmenter
+from charrec.train.callbacks import Callback, CallbackList
+from charrec.train.checkpoint import (
+    FORMAT,
+    FORMAT_VERSION,
+    RunFolder,
+    build_model,
+    load_state,
+    read_json,
+    save_state,
+    save_weights,
+    state_dict_for_saving,
+)
+from charrec.train.config import TrainConfig
+from charrec.train.distributed import Distributed
+from charrec.train.early_stopping import EarlyStopping
+from charrec.train.optim import (
+    LRSchedule,
+    create_optimizer,
+    l1_penalty,
+    schedule_params,
+    split_weight_decay,
+)
+from charrec.train.progress import ProgressCallback, format_duration
+
+# Read the running metrics (and check for NaN) every this many optimizer steps: every step
+# on a CPU, where reading is free; a GPU would wait for its queue at each read.
+LOG_EVERY = {"cpu": 1, "cuda": 10}
+
+STATE_FORMAT = "charrec-train-state"
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    # One row per epoch: epoch, train_loss, train_accuracy, val_loss, val_accuracy, lr,
+    # epoch_time, images_per_second.
+    history: list[dict[str, float]]
+    # What metrics.json holds.
+    metrics: dict[str, Any]
+    model: nn.Module
+
+
+# --- data as tensors ---------------------------------------------------------------------------
+
+
+@dataclass
+class TensorData:
+    """Train/val images as uint8 N×1×H×W tensors plus what the checkpoint must remember."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    classes: tuple[str, ...]
+    mean: float
+    std: float
+    fingerprint: str
+    train_split: str
+    has_test: bool
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def to(self, device: torch.device) -> TensorData:
+        move = {k: getattr(self, k).to(device) for k in ("train_x", "train_y", "val_x", "val_y")}
+        return replace(self, **move)
+
+
+def _as_tensors(images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    # Copies: loaded data sets are read-only arrays, which torch cannot wrap safely.
+    return torch.tensor(images).unsqueeze(1), torch.tensor(labels)
+
+
+def fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
+    """sha256 of the images' and labels' bytes (a fraction of a second for all of MNIST)."""
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(images).data)
+    digest.update(np.ascontiguousarray(labels).data)
+    return "sha256:" + digest.hexdigest()
+
+
+def pixel_stats(images: np.ndarray) -> tuple[float, float]:
+    """Mean and std of the pixels in [0, 1], from a 256-bin histogram (no float copy)."""
+    counts = np.bincount(images.ravel(), minlength=256).astype(np.float64)
+    values = np.arange(256) / 255.0
+    total = counts.sum()
+    if total == 0:
+        return 0.0, 1.0
+    mean = float((counts * values).sum() / total)
+    var = float((counts * (values - mean) ** 2).sum() / total)
+    return mean, math.sqrt(var) or 1.0
+
+
+def prepare_data(config: TrainConfig) -> TensorData:
+    """Load the training split, subsample (data.limit), split off validation, stratified."""
+    from charrec.data import get_spec, load_dataset
+    from charrec.data.splits import stratified_split, stratified_subsample
+
+    data, seed = config.data, config.training.seed
+    spec = get_spec(data.name)
+    # Binary AlphaDigits has a single split, "all"; everything else trains on "train".
+    split = "train" if "train" in spec.splits else spec.splits[0]
+    dataset = load_dataset(data.name, split, data.data_dir)
+    if data.limit is not None:
+        dataset = stratified_subsample(dataset, data.limit, seed)
+    if data.val_fraction > 0:
+        classes = int((dataset.counts() > 0).sum())
+        val_size = math.ceil(data.val_fraction * len(dataset))
+        if min(val_size, len(dataset) - val_size) < classes:
+            raise DataError(
+                f"{data.name}: a validation split of {data.val_fraction} of {len(dataset):,} "
+                f"images cannot hold each of its {classes} classes on both sides; "
+                "use more images (--limit) or another --val-fraction"
+            )
+        train, val = stratified_split(dataset, data.val_fraction, seed)
+    else:
+        train, val = dataset, dataset.subset(np.zeros(0, dtype=np.int64))
+    if train.image_shape[0] != train.image_shape[1]:
+        raise CharrecError(
+            f"{data.name}: images are {train.image_shape}; training needs square images"
+        )
+    mean, std = pixel_stats(train.images)
+    train_x, train_y = _as_tensors(train.images, train.labels)
+    val_x, val_y = _as_tensors(val.images, val.labels)
+    return TensorData(
+        train_x,
+        train_y,
+        val_x,
+        val_y,
+        train.classes,
+        mean,
+        std,
+        fingerprint(train.images, train.labels),
+        split,
+        "test" in spec.splits and split != "test",
+    )
+
+
+# --- reproducibility and torch settings ---------------------------------------------------------
+
+
+def derived_seed(*parts: int) -> int:
+    """A well-mixed 63-bit seed from integers (seed, epoch, stream, rank)."""
+    return int(np.random.SeedSequence(list(parts)).generate_state(2, np.uint64)[0] >> np.uint64(1))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} asked for, but torch sees no CUDA GPU; use cpu or auto")
+    return torch.device(name)
+
+
+@contextlib.contextmanager
+def torch_settings(threads: int | None, device: torch.device) -> Iterator[None]:
+    """Deterministic algorithms and the thread count for the run, restored afterwards."""
+    old_threads = torch.get_num_threads()
+    old_deterministic = torch.are_deterministic_algorithms_enabled()
+    old_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    cuda = device.type == "cuda"
+    if cuda:
+        # cuBLAS is deterministic only with a fixed workspace; must be set before first use.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        # Only CUDA has nondeterministic kernels to avoid; on CPU the flag changes nothing
+        # we use and costs seconds of imports.
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old_threads)
+        if cuda:
+            torch.use_deterministic_algorithms(old_deterministic, warn_only=old_warn_only)
+
+
+def rng_states() -> dict[str, Any]:
+    """Global RNG states as tensors and plain values (loadable with weights_only=True)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
+        "python": random.getstate(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_states(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# --- the trainer ---------------------------------------------------------------------------------
+
+
+class Trainer:
+    """One run: built from a config, trained epoch by epoch, checkpointed after each."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        run: RunFolder,
+        callbacks: Sequence[Callback] = (),
+        console: Console | None = None,
+        verbose: bool = True,
+    ) -> None:
+        self.config = config.validate()
+        self.run = run
+        self.console = console or Console()
+        self.verbose = verbose
+        self.extra_callbacks = list(callbacks)
+        # Check names before loading any data: unknown ones list the valid choices.
+        from charrec.data import get_spec
+        from charrec.models import model_info
+
+        get_spec(config.data.name)
+        schedule_params(config.schedule)
+        # Resolved options, so the saved config and model.json name every one.
+        self.model_options = _plain(model_info(config.model.name).resolve(config.model.options))
+
+    # -- setup ------------------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        cfg = self.config
+        device = resolve_device(cfg.training.device)
+        self.dist = Distributed.from_env(device.type)
+        self.device = self.dist.device(device)
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        main = self.dist.is_main
+        callbacks = list(self.extra_callbacks) if main else []
+        if self.verbose and main:
+            callbacks.insert(0, ProgressCallback(self.console))
+        self.callbacks = CallbackList(callbacks)
+
+        seed = cfg.training.seed
+        seed_everything(seed)
+        self.data = prepare_data(cfg).to(self.device)
+        if len(self.data.train_y) == 0:
+            raise CharrecError(f"{cfg.data.name}: no training images left")
+        self.image_size = int(self.data.train_x.shape[-1])
+        from charrec.models import count_parameters
+
+        torch.manual_seed(seed)
+        model = build_model(
+            cfg.model.name, self.model_options, self.data.num_classes, self.image_size
+        )
+        self.parameters = count_parameters(model)
+        self.memory_format = (
+            torch.channels_last if cfg.training.channels_last else torch.contiguous_format
+        )
+        self.model = model.to(self.device, memory_format=self.memory_format)
+        self.optimizer = create_optimizer(self.model, cfg.optim)
+        self.global_batch = cfg.training.batch_size
+        n_train = len(self.data.train_y)
+        self.steps_per_epoch = math.ceil(n_train / self.global_batch)
+        self.schedule = LRSchedule(
+            self.optimizer, cfg.schedule, cfg.optim.lr, self.steps_per_epoch, cfg.training.epochs
+        )
+        self.stopper = EarlyStopping(cfg.training.early_stopping)
+        self.l1_weights = split_weight_decay(self.model)[0] if cfg.regularisation.l1 else []
+        self.autocast = cfg.training.precision == "bf16"
+        self.log_every = LOG_EVERY.get(self.device.type, 10)
+        self.history: list[dict[str, float]] = []
+        self.best_weights: dict[str, torch.Tensor] | None = None
+        self.stopped_early = False
+        self.ddp_model = self.dist.wrap(self.model, self.device)
+
+    def _config_to_save(self) -> TrainConfig:
+        """The config as run: model options resolved, output folder fixed."""
+        cfg = self.config
+        model = replace(cfg.model, options=dict(self.model_options))
+        return replace(cfg, model=model, run=replace(cfg.run, out=str(self.run.path)))
+
+    # -- batches --------------------------------------------------------------------------
+
+    def _normalise(self, x: torch.Tensor) -> torch.Tensor:
+        x = (x - self.data.mean) / self.data.std
+        return x.contiguous(memory_format=self.memory_format)
+
+    def _inputs(self, images: torch.Tensor, augmenter: Augmenter | None) -> torch.Tensor:
+        """uint8 batch -> float in [0, 1] -> augmented (background stays 0) -> normalised."""
+        x = images.float().mul_(1.0 / 255.0)
+        if augmenter is not None:
+            x = augmenter(x)
+        return self._normalise(x)
+
+    def _forward(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            return model(x).float()
+
+    # -- one epoch ------------------------------------------------------------------------
+
+    def _train_epoch(self, epoch: int) -> dict[str, float]:
+        cfg, data, dist = self.config, self.data, self.dist
+        seed = cfg.training.seed
+        # Same permutation on every rank; augmentation and dropout differ per rank.
+        perm_gen = torch.Generator().manual_seed(derived_seed(seed, epoch, 0))
+        perm = torch.randperm(len(data.train_y), generator=perm_gen).to(self.device)
+        augmenter = None
+        if cfg.augment.enabled:
+            aug_gen = torch.Generator().manual_seed(derived_seed(seed, epoch, 1, dist.rank))
+            augmenter = Augmenter(cfg.augment, aug_gen)
+        torch.manual_seed(derived_seed(seed, epoch, 2, dist.rank))
+
+        self.ddp_model.train()
+        smoothing, l1 = cfg.regularisation.label_smoothing, cfg.regularisation.l1
+        # Each rank's loss is its share of the global batch mean; DDP averages gradients
+        # over ranks, so the update equals the single-process one for the same global batch.
+        loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
+        correct = torch.zeros((), device=self.device, dtype=torch.int64)
+        seen = 0
+        start = time.perf_counter()
+        for batch in range(self.steps_per_epoch):
+            index = perm[batch * self.global_batch : (batch + 1) * self.global_batch]
+            global_size = len(index)
+            index = dist.shard(index)
+            x = self._inputs(data.train_x[index], augmenter)
+            y = data.train_y[index]
+            logits = self._forward(self.ddp_model, x)
+            batch_loss = F.cross_entropy(logits, y, label_smoothing=smoothing, reduction="sum")
+            loss = batch_loss * (dist.world_size / global_size)
+            if l1:
+                loss = loss + l1 * l1_penalty(self.l1_weights)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.schedule.step()
+            loss_sum += batch_loss.detach()
+            correct += (logits.detach().argmax(1) == y).sum()
+            seen += len(y)
+            if (batch + 1) % self.log_every == 0 or batch + 1 == self.steps_per_epoch:
+                totals = dist.sum(
+                    torch.stack([loss_sum, correct.double(), loss_sum.new_tensor(seen)])
+                )
+                running_loss, running_correct, running_seen = totals.tolist()
+                if not math.isfinite(running_loss):
+                    self._diverged(epoch, batch + 1)
+                elapsed = time.perf_counter() - start
+                self.callbacks.on_step(
+                    (epoch - 1) * self.steps_per_epoch + batch + 1,
+                    {
+                        "epoch": epoch,
+                        "batch": batch + 1,
+                        "batches": self.steps_per_epoch,
+                        "images": running_seen,
+                        "loss": running_loss / running_seen,
+                        "accuracy": running_correct / running_seen,
+                        "lr": self.schedule.lr,
+                        "images_per_second": running_seen / max(elapsed, 1e-9),
+                    },
+                )
+        train_time = time.perf_counter() - start
+        return {
+            "train_loss": running_loss / running_seen,
+            "train_accuracy": running_correct / running_seen,
+            # The rate the epoch's last step used.
+            "lr": self.schedule.lr_at(self.schedule.step_count - 1),
+            "train_time": train_time,
+            "images_per_second": running_seen / max(train_time, 1e-9),
+        }
+
+    def _diverged(self, epoch: int, batch: int) -> None:
+        last = self.history[-1]["epoch"] if self.history else None
+        kept = (
+            f"the last good checkpoint (epoch {int(last)}) is in {self.run.path}"
+            if last is not None
+            else "no epoch finished, so no checkpoint was saved"
+        )
+        raise CharrecError(
+            f"training diverged: the loss became NaN or infinite in epoch {epoch} by batch "
+            f"{batch} (learning rate {self.schedule.lr:.3g}); {kept}. "
+            "Try a lower learning rate (--lr) or warm-up (--warmup)."
+        )
+
+    def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float] | None:
+        """Mean cross-entropy (no smoothing) and accuracy, sharded over ranks; None if empty."""
+        return self._evaluate(images, labels)[0]
+
+    @torch.no_grad()
+    def _evaluate(
+        self, images: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[dict[str, float] | None, torch.Tensor, torch.Tensor]:
+        """(metrics over all ranks, this rank's indices, its predicted classes)."""
+        index = self.dist.shard(torch.arange(len(labels), device=images.device))
+        if len(labels) == 0:
+            return None, index, index
+        self.model.eval()
+        loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
+        correct = torch.zeros((), device=self.device, dtype=torch.float64)
+        predictions = []
+        step = self.config.training.eval_batch_size
+        for start in range(0, len(index), step):
+            part = index[start : start + step]
+            x = self._inputs(images[part].to(self.device), None)
+            y = labels[part].to(self.device)
+            logits = self._forward(self.model, x)
+            loss_sum += F.cross_entropy(logits, y, reduction="sum")
+            predictions.append(logits.argmax(1))
+            correct += (predictions[-1] == y).sum()
+        loss, correct = self.dist.sum(torch.stack([loss_sum, correct])).tolist()
+        metrics = {"loss": loss / len(labels), "accuracy": correct / len(labels)}
+        return metrics, index, torch.cat(predictions) if predictions else index
+
+    # -- checkpoints ----------------------------------------------------------------------
+
+    def _model_meta(self, epoch: int, metrics: dict[str, Any]) -> dict[str, Any]:
+        cfg, data = self.config, self.data
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "model": {"name": cfg.model.name, "options": self.model_options},
+            "num_classes": data.num_classes,
+            "classes": list(data.classes),
+            "parameters": self.parameters,
+            "preprocessing": {
+                "input_size": [self.image_size, self.image_size],
+                "channels": 1,
+                "dtype": "uint8",
+                "scale": 1 / 255,
+                "mean": data.mean,
+                "std": data.std,
+                "ink": "white-on-black",
+                "formula": "(pixels / 255 - mean) / std",
+            },
+            "data": {
+                "name": cfg.data.name,
+                "split": data.train_split,
+                "train_images": len(data.train_y),
+                "val_images": len(data.val_y),
+                "limit": cfg.data.limit,
+                "val_fraction": cfg.data.val_fraction,
+                "seed": cfg.training.seed,
+                "fingerprint": data.fingerprint,
+            },
+            "epoch": epoch,
+            "metrics": metrics,
+        }
+
+    def _save_epoch(self, epoch: int, metrics: dict[str, float], improved: bool) -> None:
+        """model, best, history, then state.pt last: state.pt always names a complete epoch."""
+        run, weights = self.run, state_dict_for_saving(self.model)
+        tag = {"epoch": str(epoch), "format": FORMAT}
+        save_weights(run.weights, weights, tag)
+        write_json(run.model_json, self._model_meta(epoch, metrics))
+        if improved and self.stopper.enabled:
+            save_weights(run.best_weights, weights, tag)
+        write_json(run.history, self.history)
+        save_state(run.state, self._state(epoch, weights))
+
+    def _state(self, epoch: int, weights: dict[str, torch.Tensor]) -> dict[str, Any]:
+        return {
+            "format": STATE_FORMAT,
+            "epoch": epoch,
+            "model": weights,
+            "best_model": self.best_weights,
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "early_stopping": self.stopper.state_dict(),
+            "stopped_early": self.stopped_early,
+            "history": self.history,
+            "data_fingerprint": self.data.fingerprint,
+            "rng": rng_states(),
+        }
+
+    def _load_state(self, state: dict[str, Any]) -> int:
+        """Restore a saved state; returns the last completed epoch."""
+        if state.get("data_fingerprint") != self.data.fingerprint:
+            raise CharrecError(
+                f"cannot resume {self.run.path}: the training data differs from the data the run "
+                "started with (fingerprint mismatch)"
+            )
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise CharrecError(
+                f"cannot resume {self.run.path}: state.pt does not fit the configured model "
+                f"and optimizer ({str(exc).splitlines()[0]})"
+            ) from None
+        self.schedule.load_state_dict(state["schedule"])
+        self.stopper.load_state_dict(state["early_stopping"])
+        self.stopped_early = bool(state["stopped_early"])
+        self.history = list(state["history"])
+        self.best_weights = state["best_model"]
+        set_rng_states(state["rng"])
+        return int(state["epoch"])
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def fit(self, state: dict[str, Any] | None = None, overwrite: bool = False) -> TrainResult:
+        """Train from scratch, or from a resume `state`, to the end; write metrics.json."""
+        cfg = self.config
+        with torch_settings(cfg.training.num_threads, resolve_device(cfg.training.device)):
+            try:
+                return self._fit(state, overwrite)
+            finally:
+                if hasattr(self, "dist"):
+                    self.dist.close()
+
+    def _fit(self, state: dict[str, Any] | None, overwrite: bool) -> TrainResult:
+        cfg = self.config
+        self._setup()
+        main = self.dist.is_main
+        done = 0
+        if state is not None:
+            done = self._load_state(state)
+        elif main:
+            self.run.prepare(overwrite)
+            self._config_to_save().to_yaml(self.run.config)
+        self.dist.barrier()
+        if main and self.verbose:
+            self._print_header(done)
+        sample = self._inputs(self.data.train_x[:8], None)
+        self.callbacks.on_train_start(self.model, cfg, sample)
+
+        for epoch in range(done + 1, cfg.training.epochs + 1):
+            if self.stopped_early:
+                break
+            start = time.perf_counter()
+            row: dict[str, Any] = {"epoch": epoch}
+            row.update(self._train_epoch(epoch))
+            val, index, predictions = self._evaluate(self.data.val_x, self.data.val_y)
+            if val is not None:
+                # Under DDP, rank 0's share of the validation set.
+                images, labels = self.data.val_x[index], self.data.val_y[index]
+                self.callbacks.on_validation_end(
+                    epoch, images, labels, predictions, self.data.classes
+                )
+            row["val_loss"] = val["loss"] if val else None
+            row["val_accuracy"] = val["accuracy"] if val else None
+            row["epoch_time"] = time.perf_counter() - start
+            improved = self.stopper.update(epoch, row)
+            if improved and self.stopper.enabled:
+                self.best_weights = state_dict_for_saving(self.model)
+            self.schedule.epoch_end(row)
+            self.stopped_early = self.stopper.should_stop
+            self.history.append(row)
+            if main:
+                self._save_epoch(epoch, row, improved)
+            self.callbacks.on_epoch_end(epoch, row, self.model)
+        return self._finish()
+
+    def _finish(self) -> TrainResult:
+        cfg, run, stopper = self.config, self.run, self.stopper
+        start = time.perf_counter()
+        last_epoch = int(self.history[-1]["epoch"])
+        restored = bool(
+            cfg.training.early_stopping.restore_best
+            and stopper.enabled
+            and self.best_weights is not None
+            and stopper.best_epoch != last_epoch
+        )
+        if restored:
+            self.model.load_state_dict(self.best_weights)
+        final_epoch = stopper.best_epoch if restored else last_epoch
+        val = self.evaluate(self.data.val_x, self.data.val_y)
+        test = None
+        if cfg.data.evaluate_test and self.data.has_test:
+            from charrec.data import load_dataset
+
+            test_set = load_dataset(cfg.data.name, "test", cfg.data.data_dir)
+            test_x, test_y = _as_tensors(test_set.images, test_set.labels)
+            test = self.evaluate(test_x.to(self.device), test_y.to(self.device))
+        train_time = sum(row["epoch_time"] for row in self.history)
+        metrics = {
+            "epochs": last_epoch,
+            "final_epoch": final_epoch,
+            "best_epoch": stopper.best_epoch,
+            "stopped_early": self.stopped_early,
+            "restored_best": restored,
+            "val": val,
+            "test": test,
+            "parameters": self.parameters,
+            "train_time": train_time,
+            "total_time": train_time + time.perf_counter() - start,
+            "images_per_second": float(np.mean([r["images_per_second"] for r in self.history])),
+            "device": str(self.device),
+            "world_size": self.dist.world_size,
+        }
+        if self.dist.is_main:
+            flat = {"val_loss": val["loss"] if val else None}
+            flat["val_accuracy"] = val["accuracy"] if val else None
+            if test:
+                flat.update(test_loss=test["loss"], test_accuracy=test["accuracy"])
+            tag = {"epoch": str(final_epoch), "format": FORMAT}
+            save_weights(run.weights, state_dict_for_saving(self.model), tag)
+            write_json(run.model_json, self._model_meta(final_epoch, flat))
+            # Keep what others added to an earlier metrics.json (e.g. `charrec evaluate`).
+            write_json(run.metrics, {**_earlier_metrics(run), **metrics})
+            if self.verbose:
+                self._print_footer(metrics)
+        self.callbacks.on_train_end(metrics)
+        return TrainResult(run.path, self.history, metrics, self.model.eval())
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def _print_header(self, done: int) -> None:
+        cfg, data = self.config, self.data
+        n = torch.get_num_threads()
+        threads = f", {n} thread{'s' * (n != 1)}" if self.device.type == "cpu" else ""
+        ranks = f" × {self.dist.world_size} processes" if self.dist.enabled else ""
+        what = f"resuming after epoch {done}: " if done else ""
+        if done and (done >= cfg.training.epochs or self.stopped_early):
+            what = f"the run is complete (epoch {done}), evaluating again: "
+        self.console.print(
+            f"{what}{cfg.model.name} ({self.parameters:,} parameters) on {cfg.data.name}: "
+            f"{len(data.train_y):,} training / {len(data.val_y):,} validation images, "
+            f"{self.device}{ranks}{threads}, {cfg.training.precision}"
+            f"{', channels_last' if cfg.training.channels_last else ''}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        self.console.print(f"run folder: {self.run.path}", highlight=False, soft_wrap=True)
+
+    def _print_footer(self, metrics: dict[str, Any]) -> None:
+        epochs = metrics["epochs"]
+        parts = [
+            f"trained {epochs} epoch{'s' * (epochs != 1)} in "
+            f"{format_duration(metrics['train_time'])}"
+        ]
+        if metrics["stopped_early"]:
+            parts.append("stopped early")
+        if metrics["restored_best"]:
+            parts.append(f"restored the best epoch ({metrics['final_epoch']})")
+        for split in ("val", "test"):
+            if metrics[split]:
+                parts.append(f"{split} accuracy {100 * metrics[split]['accuracy']:.2f}%")
+        self.console.print("; ".join(parts), highlight=False, soft_wrap=True)
+
+
+def _earlier_metrics(run: RunFolder) -> dict[str, Any]:
+    try:
+        earlier = read_json(run.metrics) if run.metrics.exists() else {}
+    except CharrecError:
+        return {}  # unreadable: replaced by the new one
+    return earlier if isinstance(earlier, dict) else {}
+
+
+def _plain(options: dict[str, Any]) -> dict[str, Any]:
+    """Tuples as lists, so options read back from YAML/JSON compare equal."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}
+
+
+def default_run_dir(config: TrainConfig) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{config.model.name}-{config.data.name}-{stamp}"
+
+
+# --- public entry points -----------------------------------------------------------------------
+
+
+def train(
+    config: TrainConfig,
+    *,
+    callbacks: Sequence[Callback] = (),
+    overwrite: bool = False,
+    console: Console | None = None,
+    verbose: bool = True,
+) -> TrainResult:
+    """Train `config` into its run folder (config.run.out, else runs/<model>-<data>-<time>).
+
+    Progress goes to `console` (stdout by default) unless verbose=False; `callbacks`
+    receive the hooks described in charrec.train.callbacks. User errors raise CharrecError.
+    """
+    run = RunFolder(config.run.out or default_run_dir(config))
+    trainer = Trainer(config, run, callbacks, console, verbose)
+    return trainer.fit(overwrite=overwrite)
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    callbacks: Sequence[Callback] = (),
+    console: Console | None = None,
+    verbose: bool = True,
+) -> TrainResult:
+    """Continue an interrupted run from its last completed epoch, to the same end result."""
+    run = RunFolder(run_dir)
+    if not run.path.is_dir():
+        raise CharrecError(f"run folder {run.path} not found")
+    if not run.config.is_file():
+        raise CharrecError(f"{run.path} is not a run folder (no config.yaml)")
+    config = TrainConfig.from_yaml(run.config)
+    config = replace(config, run=replace(config.run, out=str(run.path)))
+    state = load_state(run.state)
+    if run.weights.exists():
+        # Not needed to resume (state.pt holds the weights), but a damaged file means a
+        # damaged folder, which a resumed run should not silently build on.
+        from charrec.train.checkpoint import load_weights
+
+        load_weights(run.weights)
+    trainer = Trainer(config, run, callbacks, console, verbose)
+    return trainer.fit(state=state)
