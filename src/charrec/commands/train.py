@@ -221,6 +221,14 @@ def train(
     threads: Annotated[
         Optional[int], _opt("--threads", help="CPU threads (torch default).", panel=_LOOP)
     ] = None,
+    tensorboard: Annotated[
+        bool,
+        _opt(
+            "--tensorboard",
+            help="Also serve TensorBoard on the runs folder while training (127.0.0.1:6006).",
+            panel=_RUN,
+        ),
+    ] = False,
 ) -> None:
     """Train a model on a data set; write its run folder (config, history, checkpoint).
 
@@ -277,6 +285,8 @@ def train(
                 f"--resume continues a run exactly as it was configured; leave out the other "
                 f"options ({given}), or start a new run with --config {resume}/config.yaml"
             )
+        if tensorboard:
+            _serve_tensorboard(resume, console)
         resume_run(resume, console=console, verbose=not quiet)
         return
 
@@ -285,4 +295,23 @@ def train(
     if print_config:
         Console().print(resolved.to_yaml(), end="", highlight=False, soft_wrap=True, markup=False)
         return
+    if tensorboard:
+        from charrec.train.loop import default_run_dir
+
+        run_dir = Path(resolved.run.out) if resolved.run.out else default_run_dir(resolved)
+        resolved = apply_overrides(resolved, {"run.out": str(run_dir)})
+        _serve_tensorboard(run_dir, console)
     train_run(resolved, overwrite=overwrite, console=console, verbose=not quiet)
+
+
+def _serve_tensorboard(run_dir: Path, console: Console) -> None:
+    """Serve the folder that holds this run (so it compares with its siblings) while training."""
+    import os
+
+    from charrec.train.tensorboard import launch_tensorboard
+
+    if os.environ.get("RANK", "0") != "0":
+        return
+    runs = Path(run_dir).parent
+    runs.mkdir(parents=True, exist_ok=True)
+    console.print(f"TensorBoard: {launch_tensorboard(runs)} (serving {runs} while training)")

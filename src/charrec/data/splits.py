@@ -27,6 +27,15 @@ def stratified_split_indices(
     if not 0.0 < fraction < 1.0:
         raise DataError(f"validation fraction must be between 0 and 1, got {fraction}")
     index = np.arange(len(labels))
+    classes = len(np.unique(labels))
+    if (
+        round(fraction * len(labels)) < classes
+        or len(labels) - round(fraction * len(labels)) < classes
+    ):
+        raise DataError(
+            f"a {fraction:.0%} validation split of {len(labels)} images cannot hold every one of "
+            f"{classes} classes on both sides; use more images or another fraction"
+        )
     train, val = train_test_split(index, test_size=fraction, random_state=seed, stratify=labels)
     return np.sort(train), np.sort(val)
 

@@ -19,6 +19,7 @@ Weights are safetensors; state.pt is read only with `torch.load(weights_only=Tru
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ class RunFolder:
     model_json = property(lambda self: self.path / "model.json")
     best_weights = property(lambda self: self.path / "best.safetensors")
     state = property(lambda self: self.path / "state.pt")
+    tensorboard = property(lambda self: self.path / "tensorboard")
     metrics = property(lambda self: self.path / "metrics.json")
 
     def holds_run(self) -> bool:
@@ -75,6 +77,8 @@ class RunFolder:
                 )
             for name in RUN_FILES:
                 (self.path / name).unlink(missing_ok=True)
+            # Old events would mix with the new run's curves.
+            shutil.rmtree(self.tensorboard, ignore_errors=True)
         self.path.mkdir(parents=True, exist_ok=True)
 
     def read_history(self) -> list[dict[str, Any]]:

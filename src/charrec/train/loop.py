@@ -60,6 +60,7 @@ from charrec.train.optim import (
     split_weight_decay,
 )
 from charrec.train.progress import ProgressCallback, format_duration
+from charrec.train.tensorboard import TensorBoardCallback
 
 # Read the running metrics (and check for NaN) every this many optimizer steps: every step
 # on a CPU, where reading is free; a GPU would wait for its queue at each read.
@@ -284,6 +285,9 @@ class Trainer:
             torch.cuda.set_device(self.device)
         main = self.dist.is_main
         callbacks = list(self.extra_callbacks) if main else []
+        if main and not any(isinstance(c, TensorBoardCallback) for c in callbacks):
+            # Every run folder carries its TensorBoard events.
+            callbacks.append(TensorBoardCallback(self.run.tensorboard))
         if self.verbose and main:
             callbacks.insert(0, ProgressCallback(self.console))
         self.callbacks = CallbackList(callbacks)
