@@ -22,6 +22,7 @@ import yaml
 from charrec.errors import CharrecError
 from charrec.evaluate.report import Table, markdown_table
 from charrec.fileio import atomic_open
+from charrec.train.progress import format_duration
 
 RUN_FILES = ("model.json", "metrics.json", "history.json", "config.yaml")
 # Config keys that say where or how fast, not what was trained; or have their own column.
@@ -246,15 +247,7 @@ def _fmt(value: Any, pattern: str) -> str:
 
 
 def format_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
+    return "—" if seconds is None else format_duration(seconds)
 
 
 def compare_runs(run_dirs: Sequence[str | os.PathLike[str]]) -> Comparison:

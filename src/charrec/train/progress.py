@@ -25,9 +25,9 @@ from charrec.train.callbacks import Callback
 
 
 def format_duration(seconds: float) -> str:
-    """1.2s, 3m 04s, 1h 02m."""
+    """1.2 s, 3m 04s, 1h 02m."""
     if seconds < 60:
-        return f"{seconds:.1f}s"
+        return f"{seconds:.1f} s"
     minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes}m {secs:02d}s"
