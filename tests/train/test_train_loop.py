@@ -368,3 +368,11 @@ def test_pixel_stats_match_numpy() -> None:
     assert mean == pytest.approx((images / 255).mean()) and std == pytest.approx(
         (images / 255).std()
     )
+
+
+def test_a_last_batch_of_one_image_is_skipped(run_tiny) -> None:
+    # 300 images, 10% validation: 270 training images; batches of 269 leave one over,
+    # which batch norm could not train on.
+    result = run_tiny({"model.options.batch_norm": True, "training.batch_size": 269})
+    assert math.isfinite(result.history[-1]["train_loss"])
+    assert result.history[-1]["images_per_second"] > 0

@@ -312,7 +312,10 @@ class Trainer:
         self.optimizer = create_optimizer(self.model, cfg.optim)
         self.global_batch = cfg.training.batch_size
         n_train = len(self.data.train_y)
-        self.steps_per_epoch = math.ceil(n_train / self.global_batch)
+        # A last batch of fewer than 2 images per process is skipped: batch norm cannot
+        # train on one image, and a fresh permutation each epoch lets every image in.
+        full, rest = divmod(n_train, self.global_batch)
+        self.steps_per_epoch = full + (1 if rest >= 2 * self.dist.world_size else 0)
         self.schedule = LRSchedule(
             self.optimizer, cfg.schedule, cfg.optim.lr, self.steps_per_epoch, cfg.training.epochs
         )
