@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from charrec.data.imageset import ImageSet
-from charrec.data.readers.emnist_mat import load_mat
+from charrec.data.readers.emnist_mat import load_mat, require_variable
 from charrec.errors import DataError
 
 CLASSES = tuple(string.digits + string.ascii_uppercase)
@@ -44,10 +44,7 @@ def read_binary_alphadigits(
     """
     path = Path(path)
     variables = load_mat(path)
-    if "dat" not in variables:
-        found = ", ".join(k for k in variables if not k.startswith("__")) or "none"
-        raise DataError(f"{path}: no `dat` variable (variables: {found}); not Binary AlphaDigits")
-    dat = variables["dat"]
+    dat = require_variable(variables, "dat", path, "Binary AlphaDigits")
     if not isinstance(dat, np.ndarray) or dat.dtype != object or dat.ndim != 2:
         raise DataError(f"{path}: `dat` must be a cell array of images")
     if dat.shape[0] != len(CLASSES):

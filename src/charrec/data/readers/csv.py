@@ -16,31 +16,20 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
 from charrec.data.imageset import ImageSet
+from charrec.data.readers.opening import open_binary
 from charrec.errors import DataError
 
 _BLOCK_BYTES = 32 * 1024 * 1024
 
 
-def _open(path: Path) -> BinaryIO:
-    try:
-        return open(path, "rb")  # the caller closes it
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not a CSV file") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-
-
 def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
     """(number of its first line, bytes) of each block of whole lines of the file."""
     line_number = 1
-    with _open(path) as handle:
+    with open_binary(path, "a CSV file") as handle:
         while True:
             try:
                 block = handle.read(_BLOCK_BYTES)

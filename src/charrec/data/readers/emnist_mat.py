@@ -30,6 +30,7 @@ import scipy.io
 from scipy.io.matlab import MatReadError
 
 from charrec.data.imageset import ImageSet
+from charrec.data.readers.opening import open_binary
 from charrec.errors import DataError
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -55,15 +56,8 @@ def load_mat(path: str | os.PathLike[str]) -> dict[str, Any]:
     Raises DataError for a missing file, a v7.3 (HDF5) file or anything SciPy cannot parse.
     """
     path = Path(path)
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(520)
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not a MATLAB file") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with open_binary(path, "a MATLAB file") as handle:
+        head = handle.read(520)
     # v7.3 files start with a text header like v5, but the data is an HDF5 file at offset 512.
     if head.startswith(b"MATLAB 7.3") or head[512:520] == _HDF5_SIGNATURE:
         raise DataError(
@@ -74,6 +68,14 @@ def load_mat(path: str | os.PathLike[str]) -> dict[str, Any]:
         return scipy.io.loadmat(path)
     except _MAT_ERRORS as exc:
         raise DataError(f"{path}: not a readable MATLAB file ({exc})") from None
+
+
+def require_variable(variables: dict[str, Any], name: str, path: Path, kind: str) -> Any:
+    """The MATLAB variable `name`, or a DataError listing the variables the file has."""
+    if name not in variables:
+        found = ", ".join(k for k in variables if not k.startswith("__")) or "none"
+        raise DataError(f"{path}: no `{name}` variable (variables: {found}); not {kind}")
+    return variables[name]
 
 
 def _field(struct: Any, name: str, path: Path, where: str) -> Any:
@@ -158,11 +160,7 @@ def read_emnist_mat(path: str | os.PathLike[str], name: str | None = None) -> di
     from the file's own mapping. `name` defaults to the file name without `.mat`.
     """
     path = Path(path)
-    variables = load_mat(path)
-    if "dataset" not in variables:
-        found = ", ".join(k for k in variables if not k.startswith("__")) or "none"
-        raise DataError(f"{path}: no `dataset` variable (variables: {found}); not an EMNIST file")
-    dataset = variables["dataset"]
+    dataset = require_variable(load_mat(path), "dataset", path, "an EMNIST file")
     classes, first = _mapping(dataset, path)
     name = name or path.stem
     return {part: _part(dataset, part, path, classes, first, name) for part in ("train", "test")}
