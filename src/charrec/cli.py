@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from charrec.commands import bench as bench_commands
 from charrec.commands import data as data_commands
 from charrec.commands import evaluate as evaluate_commands
 from charrec.commands import tensorboard as tensorboard_commands
@@ -25,6 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_commands.app, name="data")
+app.add_typer(bench_commands.app, name="bench")
 app.command("train", epilog=train_commands.EPILOG)(train_commands.train)
 app.command("evaluate", epilog=evaluate_commands.EVALUATE_EPILOG)(evaluate_commands.evaluate)
 app.command("compare", epilog=evaluate_commands.COMPARE_EPILOG)(evaluate_commands.compare)

@@ -1,0 +1,13 @@
+"""`charrec bench`: benchmarks anyone can rerun; each prints what it measured on this machine.
+
+One sub-command per stage, each in its own module and registered here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    help="Benchmarks: training speed, inference latency and throughput, serving load.",
+    no_args_is_help=True,
+)
