@@ -14,6 +14,7 @@ from rich.markup import escape
 from charrec.commands import bench as bench_commands
 from charrec.commands import data as data_commands
 from charrec.commands import evaluate as evaluate_commands
+from charrec.commands import serve as serve_commands
 from charrec.commands import tensorboard as tensorboard_commands
 from charrec.commands import train as train_commands
 from charrec.errors import CharrecError
@@ -31,6 +32,7 @@ app.command("train", epilog=train_commands.EPILOG)(train_commands.train)
 app.command("evaluate", epilog=evaluate_commands.EVALUATE_EPILOG)(evaluate_commands.evaluate)
 app.command("compare", epilog=evaluate_commands.COMPARE_EPILOG)(evaluate_commands.compare)
 app.command("tensorboard", epilog=tensorboard_commands.EPILOG)(tensorboard_commands.tensorboard)
+app.command("serve", epilog=serve_commands.EPILOG)(serve_commands.serve)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,72 @@
+"""`charrec serve`: the REST API and the drawing page, until Ctrl-C."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+EPILOG = """\
+[bold]Examples[/]
+
+  The letters model on http://127.0.0.1:8000 (the page to draw on is at /, the API
+  docs at /docs):
+
+    charrec serve
+
+  Your own run folder and the shipped digits model (the first is the default), on every
+  interface, uploads up to 2 MB:
+
+    charrec serve --model runs/vgg-letters --model digits --host 0.0.0.0 --max-mb 2
+
+  Ask it from the command line:
+
+    curl -F file=@letter.png 'http://127.0.0.1:8000/v1/predict?top_k=3'
+"""
+
+
+def serve(
+    model: Annotated[
+        list[str],
+        typer.Option(
+            "--model",
+            "-m",
+            help="Pretrained name or run folder (repeat for several; the first is the default).",
+        ),
+    ] = ["letters"],  # noqa: B006 - typer reads the default list, never mutates it
+    host: Annotated[
+        str,
+        typer.Option(help="Address to listen on (0.0.0.0: every interface; think first)."),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", help="Port.")] = 8000,
+    max_mb: Annotated[
+        float, typer.Option("--max-mb", help="Largest request body in MB; bigger is refused.")
+    ] = 8.0,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log each request.")
+    ] = True,
+) -> None:
+    """Serve a recogniser over HTTP: a page to draw or upload a character, and a JSON API.
+
+    POST /v1/predict (one image), POST /v1/predict/batch (several), GET /v1/models,
+    GET /healthz; OpenAPI docs at /docs. Serves until Ctrl-C.
+    """
+    import uvicorn
+
+    from charrec.errors import ConfigError
+    from charrec.serve.app import create_app
+
+    if not 0 < port < 65536:
+        raise ConfigError(f"--port must lie in 1..65535, got {port}")
+    if max_mb <= 0:
+        raise ConfigError(f"--max-mb must be positive, got {max_mb:g}")
+    app = create_app(model, max_bytes=int(max_mb * 1024 * 1024))
+    shown = "localhost" if host in ("127.0.0.1", "::1") else host
+    Console().print(
+        f"charrec serving {', '.join(app.state.pool.names())} at http://{shown}:{port} "
+        "(Ctrl-C to stop)",
+        soft_wrap=True,
+        highlight=False,
+    )
+    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")

@@ -1,0 +1,66 @@
+"""The shapes of the API's JSON answers (they document themselves in the OpenAPI spec)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. invalid_image.")
+    message: str = Field(description="What is wrong, for people.")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class Candidate(BaseModel):
+    label: str
+    probability: float
+
+
+class PredictionOut(BaseModel):
+    source: str = Field(description="The uploaded file's name, or <body> for a raw body.")
+    label: str = Field(description="The most likely class.")
+    probability: float
+    top: list[Candidate] = Field(description="The top_k classes, most likely first.")
+    preprocessing: dict[str, Any] = Field(
+        description="What preprocessing decided: polarity, the character's box, contrast."
+    )
+    seen: str | None = Field(
+        default=None,
+        description="The 28×28 image the model saw as a PNG data URL (with seen=true).",
+    )
+
+
+class PredictResponse(PredictionOut):
+    model: str
+
+
+class BatchItem(BaseModel):
+    source: str
+    prediction: PredictionOut | None = None
+    error: ErrorDetail | None = None
+
+
+class BatchResponse(BaseModel):
+    model: str
+    results: list[BatchItem] = Field(description="One per uploaded file, in order.")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    classes: list[str]
+    card: dict[str, Any] = Field(description="Model-card facts: data, accuracy, training.")
+
+
+class ModelsResponse(BaseModel):
+    default: str
+    models: list[ModelInfo]
+
+
+class Health(BaseModel):
+    status: str
+    models: list[str]

@@ -1,0 +1,245 @@
+// The drawing pad: strokes on a canvas (Pointer Events: mouse, pen and touch alike),
+// recognised by POST /v1/predict as you draw; uploads, pastes and drops go there too.
+"use strict";
+
+const TOP_K = 5;
+const DEBOUNCE_MS = 120;
+const PEN_WIDTH = 18;
+
+const canvas = document.getElementById("canvas");
+const ctx = canvas.getContext("2d");
+const answer = document.getElementById("answer");
+const topList = document.getElementById("top");
+const seen = document.getElementById("seen");
+const statusLine = document.getElementById("status");
+const modelSelect = document.getElementById("model");
+
+let strokes = [];        // each stroke: a list of [x, y] points in canvas pixels
+let current = null;      // the stroke being drawn
+let background = null;   // an uploaded or pasted picture, drawn under the strokes
+let timer = null;
+let inFlight = null;     // AbortController of the request on its way
+let sequence = 0;        // answers to older requests are dropped
+
+function redraw() {
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  if (background) {
+    const scale = Math.min(canvas.width / background.width, canvas.height / background.height);
+    const w = background.width * scale, h = background.height * scale;
+    ctx.drawImage(background, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
+  }
+  ctx.strokeStyle = "#000";
+  ctx.fillStyle = "#000";
+  ctx.lineWidth = PEN_WIDTH;
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  for (const stroke of strokes) {
+    if (stroke.length === 1) {  // a dot
+      ctx.beginPath();
+      ctx.arc(stroke[0][0], stroke[0][1], PEN_WIDTH / 2, 0, 2 * Math.PI);
+      ctx.fill();
+      continue;
+    }
+    ctx.beginPath();
+    ctx.moveTo(stroke[0][0], stroke[0][1]);
+    for (const [x, y] of stroke.slice(1)) ctx.lineTo(x, y);
+    ctx.stroke();
+  }
+}
+
+function point(event) {
+  const box = canvas.getBoundingClientRect();
+  return [
+    (event.clientX - box.left) * (canvas.width / box.width),
+    (event.clientY - box.top) * (canvas.height / box.height),
+  ];
+}
+
+canvas.addEventListener("pointerdown", (event) => {
+  if (event.button !== 0) return;
+  canvas.setPointerCapture(event.pointerId);
+  current = [point(event)];
+  strokes.push(current);
+  redraw();
+  event.preventDefault();
+});
+
+canvas.addEventListener("pointermove", (event) => {
+  if (!current) return;
+  const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
+  for (const e of events.length ? events : [event]) current.push(point(e));
+  redraw();
+  schedule();
+});
+
+function endStroke() {
+  if (!current) return;
+  current = null;
+  schedule(0);
+}
+canvas.addEventListener("pointerup", endStroke);
+canvas.addEventListener("pointercancel", endStroke);
+
+function schedule(delay = DEBOUNCE_MS) {
+  clearTimeout(timer);
+  timer = setTimeout(recogniseCanvas, delay);
+}
+
+function isEmpty() {
+  return strokes.length === 0 && !background;
+}
+
+function recogniseCanvas() {
+  if (isEmpty()) return showNothing();
+  canvas.toBlob((blob) => send(blob, "drawing.png"), "image/png");
+}
+
+async function send(blob, name) {
+  if (inFlight) inFlight.abort();
+  const controller = new AbortController();
+  inFlight = controller;
+  const mine = ++sequence;
+  const form = new FormData();
+  form.append("file", blob, name);
+  const query = new URLSearchParams({ top_k: String(TOP_K), seen: "true" });
+  if (modelSelect.value) query.set("model", modelSelect.value);
+  statusLine.textContent = "recognising…";
+  statusLine.className = "";
+  try {
+    const response = await fetch(`/v1/predict?${query}`, {
+      method: "POST", body: form, signal: controller.signal,
+    });
+    const data = await response.json();
+    if (mine !== sequence) return;
+    if (!response.ok) return showError(data.error || { message: response.statusText });
+    showPrediction(data);
+  } catch (error) {
+    if (error.name !== "AbortError" && mine === sequence) showError({ message: String(error) });
+  }
+}
+
+function showPrediction(data) {
+  answer.textContent = data.label;
+  topList.replaceChildren(...data.top.map(({ label, probability }) => {
+    const item = document.createElement("li");
+    const name = document.createElement("span");
+    name.className = "label";
+    name.textContent = label;
+    const bar = document.createElement("span");
+    bar.className = "bar";
+    const fill = document.createElement("span");
+    fill.style.width = `${(probability * 100).toFixed(1)}%`;
+    bar.append(fill);
+    const p = document.createElement("span");
+    p.className = "p";
+    p.textContent = `${(probability * 100).toFixed(1)}%`;
+    item.append(name, bar, p);
+    return item;
+  }));
+  if (data.seen) seen.src = data.seen;
+  statusLine.textContent = `${data.model}: ${data.label} (${(data.probability * 100).toFixed(1)}%)`;
+  statusLine.className = "";
+}
+
+function showNothing() {
+  answer.textContent = "?";
+  topList.replaceChildren();
+  seen.removeAttribute("src");
+  statusLine.textContent = "";
+}
+
+function showError(error) {
+  showNothing();
+  statusLine.textContent = error.code === "blank_image"
+    ? "No character found: draw a bigger or darker one."
+    : error.message;
+  statusLine.className = "error";
+}
+
+function undo() {
+  if (strokes.length) strokes.pop();
+  else background = null;
+  redraw();
+  schedule(0);
+}
+
+function clearAll() {
+  strokes = [];
+  background = null;
+  redraw();
+  if (inFlight) inFlight.abort();
+  sequence++;
+  showNothing();
+}
+
+// Pictures from a file, the clipboard or a drop: shown on the pad, sent as they are.
+function usePicture(file) {
+  if (!file || !file.type.startsWith("image/")) {
+    return showError({ message: "That is not an image." });
+  }
+  const url = URL.createObjectURL(file);
+  const picture = new Image();
+  picture.onload = () => {
+    strokes = [];
+    background = picture;
+    redraw();
+    URL.revokeObjectURL(url);
+  };
+  picture.onerror = () => URL.revokeObjectURL(url);
+  picture.src = url;
+  clearTimeout(timer);
+  send(file, file.name || "pasted.png");
+}
+
+document.getElementById("undo").addEventListener("click", undo);
+document.getElementById("clear").addEventListener("click", clearAll);
+document.getElementById("file").addEventListener("change", (event) => {
+  usePicture(event.target.files[0]);
+  event.target.value = "";
+});
+document.addEventListener("paste", (event) => {
+  const item = [...(event.clipboardData?.items || [])].find((i) => i.type.startsWith("image/"));
+  if (item) {
+    usePicture(item.getAsFile());
+    event.preventDefault();
+  }
+});
+canvas.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  canvas.classList.add("dragging");
+});
+canvas.addEventListener("dragleave", () => canvas.classList.remove("dragging"));
+canvas.addEventListener("drop", (event) => {
+  event.preventDefault();
+  canvas.classList.remove("dragging");
+  usePicture(event.dataTransfer.files[0]);
+});
+document.addEventListener("keydown", (event) => {
+  if ((event.ctrlKey || event.metaKey) && event.key === "z") {
+    undo();
+    event.preventDefault();
+  } else if (event.key === "Escape") {
+    clearAll();
+  }
+});
+modelSelect.addEventListener("change", () => (isEmpty() ? null : recogniseCanvas()));
+
+async function loadModels() {
+  try {
+    const response = await fetch("/v1/models");
+    const data = await response.json();
+    modelSelect.replaceChildren(...data.models.map((model) => {
+      const option = document.createElement("option");
+      option.value = model.name;
+      option.textContent = `${model.name} (${model.classes.length} classes)`;
+      option.selected = model.name === data.default;
+      return option;
+    }));
+  } catch (error) {
+    showError({ message: `cannot list the models: ${error}` });
+  }
+}
+
+redraw();
+loadModels();
