@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import typer
 
+from charrec.serve.loadtest import bench_serve
+
 app = typer.Typer(
     help="Benchmarks: training speed, inference latency and throughput, serving load.",
     no_args_is_help=True,
 )
+app.command("serve")(bench_serve)

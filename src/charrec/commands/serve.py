@@ -43,6 +43,12 @@ def serve(
     max_mb: Annotated[
         float, typer.Option("--max-mb", help="Largest request body in MB; bigger is refused.")
     ] = 8.0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Worker processes, each with its own copy of the models (1: one process)."
+        ),
+    ] = 1,
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log each request.")
     ] = True,
@@ -52,16 +58,23 @@ def serve(
     POST /v1/predict (one image), POST /v1/predict/batch (several), GET /v1/models,
     GET /healthz; OpenAPI docs at /docs. Serves until Ctrl-C.
     """
+    import json
+    import os
+
     import uvicorn
 
     from charrec.errors import ConfigError
-    from charrec.serve.app import create_app
+    from charrec.serve.app import SETTINGS_ENV, create_app
 
     if not 0 < port < 65536:
         raise ConfigError(f"--port must lie in 1..65535, got {port}")
     if max_mb <= 0:
         raise ConfigError(f"--max-mb must be positive, got {max_mb:g}")
-    app = create_app(model, max_bytes=int(max_mb * 1024 * 1024))
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
+    settings = {"models": model, "max_bytes": int(max_mb * 1024 * 1024)}
+    # Built here even with several workers: a bad model or option fails now, in one line.
+    app = create_app(**settings)
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     Console().print(
         f"charrec serving {', '.join(app.state.pool.names())} at http://{shown}:{port} "
@@ -69,4 +82,17 @@ def serve(
         soft_wrap=True,
         highlight=False,
     )
-    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
+        return
+    del app
+    os.environ[SETTINGS_ENV] = json.dumps(settings)
+    uvicorn.run(
+        "charrec.serve.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        access_log=access_log,
+        log_level="info",
+    )

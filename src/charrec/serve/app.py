@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -62,3 +64,17 @@ def create_app(
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_bytes)
     return app
+
+
+# How `charrec serve --workers N` hands its options to each worker process.
+SETTINGS_ENV = "CHARREC_SERVE_SETTINGS"
+
+
+def app_from_environment() -> FastAPI:
+    """The app built from the settings `charrec serve` put in the environment (a factory
+    uvicorn calls in each worker process)."""
+    raw = os.environ.get(SETTINGS_ENV)
+    if not raw:
+        raise ConfigError(f"{SETTINGS_ENV} is not set: start the server with charrec serve")
+    settings = json.loads(raw)
+    return create_app(settings.pop("models"), **settings)

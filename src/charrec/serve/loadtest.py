@@ -1,0 +1,277 @@
+"""`charrec bench serve`: concurrent clients against the API, for a bounded time.
+
+Starts `charrec serve` in a subprocess on a free 127.0.0.1 port (or targets --url), then
+`concurrency` clients each send the same single-character PNG to POST /v1/predict over one
+kept-alive connection, one request after another, until `duration` seconds have passed.
+Reports requests per second, latency percentiles and errors.
+
+The client shares the machine's cores with the server, so it is made cheap: the request is
+encoded once, and each client speaks HTTP/1.1 over a plain asyncio stream (status line,
+headers, Content-Length body) instead of a general HTTP library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import typer
+
+from charrec.errors import CharrecError, ConfigError
+
+
+@dataclass
+class LoadResult:
+    url: str
+    duration_s: float
+    concurrency: int
+    requests: int
+    ok: int
+    errors: int
+    requests_per_s: float
+    latency_ms: dict[str, float]
+    # Non-200 answers by status, and failures to connect or read ("connection").
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    # CPU seconds the load generator itself used (it competes with the server).
+    client_cpu_s: float = 0.0
+    image_bytes: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def character_png(side: int = 128) -> bytes:
+    """A dark letter "L" drawn with a round pen on white: what the drawing page sends."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (side, side), 255)
+    draw = ImageDraw.Draw(image)
+    pen = max(2, side // 14)
+    points = [(0.32 * side, 0.18 * side), (0.32 * side, 0.82 * side), (0.72 * side, 0.82 * side)]
+    draw.line(points, fill=0, width=pen, joint="curve")
+    for x, y in (points[0], points[-1]):
+        draw.ellipse([x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2], fill=0)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _request(host: str, port: int, path: str, body: bytes) -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: image/png\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """(status, body, keep_alive) of one HTTP/1.1 response with a Content-Length."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            key, value = line.split(":", 1)
+            headers[key.strip().lower()] = value.strip()
+    if "content-length" not in headers:
+        raise ConnectionError("response without Content-Length")
+    body = await reader.readexactly(int(headers["content-length"]))
+    return status, body, headers.get("connection", "").lower() != "close"
+
+
+async def _client(
+    host: str, port: int, request: bytes, deadline: float, latencies: list[float], kinds: Counter
+) -> None:
+    reader = writer = None
+    while time.perf_counter() < deadline:
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection(host, port)
+            start = time.perf_counter()
+            writer.write(request)
+            status, _, keep_alive = await _read_response(reader)  # type: ignore[arg-type]
+            latencies.append(time.perf_counter() - start)
+            if status != 200:
+                kinds[str(status)] += 1
+            if not keep_alive:
+                writer.close()
+                writer = None
+        except (OSError, asyncio.IncompleteReadError, ConnectionError, ValueError, IndexError):
+            kinds["connection"] += 1
+            if writer is not None:
+                writer.close()
+            writer = None
+            await asyncio.sleep(0.01)
+    if writer is not None:
+        writer.close()
+
+
+async def _drive(url: str, body: bytes, duration: float, concurrency: int) -> LoadResult:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    path = (
+        (parts.path.rstrip("/") or "") + "/v1/predict" + (f"?{parts.query}" if parts.query else "")
+    )
+    request = _request(host, port, path, body)
+    latencies: list[float] = []
+    kinds: Counter = Counter()
+    cpu = time.process_time()
+    start = time.perf_counter()
+    deadline = start + duration
+    await asyncio.gather(
+        *(_client(host, port, request, deadline, latencies, kinds) for _ in range(concurrency))
+    )
+    elapsed = time.perf_counter() - start
+    client_cpu = time.process_time() - cpu
+    errors = sum(kinds.values())
+    ordered = sorted(latencies)
+
+    def pct(q: float) -> float:
+        if not ordered:
+            return float("nan")
+        return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+    return LoadResult(
+        url=url,
+        duration_s=round(elapsed, 2),
+        concurrency=concurrency,
+        requests=len(latencies) + kinds["connection"],
+        ok=len(latencies) - (errors - kinds["connection"]),
+        errors=errors,
+        requests_per_s=round(len(latencies) / elapsed, 1),
+        latency_ms={"p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99), "max": pct(1.0)},
+        error_kinds=dict(kinds),
+        client_cpu_s=round(client_cpu, 2),
+        image_bytes=len(body),
+    )
+
+
+def run_load(url: str, body: bytes, duration: float = 10.0, concurrency: int = 16) -> LoadResult:
+    """Drive POST /v1/predict at `url` with `concurrency` clients for `duration` seconds."""
+    _check_answer(url, body)
+    return asyncio.run(_drive(url, body, duration, concurrency))
+
+
+def _check_answer(url: str, body: bytes) -> None:
+    """One request first: the server must answer the image with a prediction."""
+    target = url.rstrip("/") + "/v1/predict"
+    request = urllib.request.Request(target, data=body, headers={"Content-Type": "image/png"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raise CharrecError(f"{target} answered {exc.code}: {exc.read()[:200]!r}") from None
+    except OSError as exc:
+        raise CharrecError(f"cannot reach {target}: {exc}") from None
+    if "label" not in answer:
+        raise CharrecError(f"{target} did not answer with a prediction: {answer!r}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(model: str, port: int | None = None, extra: tuple[str, ...] = ()):
+    """`charrec serve` in a subprocess on 127.0.0.1; yields its URL once /healthz answers."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "charrec", "serve", "--model", model, "--port", str(port)]
+    command += ["--no-access-log", *extra]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy()
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            message = (process.stderr.read() if process.stderr else b"").decode(errors="replace")
+            last = message.strip().splitlines()[-1:] or ["(no output)"]
+            raise CharrecError(f"the server stopped before answering: {last[0]}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise CharrecError(f"the server at {url} did not answer /healthz within {timeout:.0f} s")
+
+
+def bench_serve(
+    duration: Annotated[float, typer.Option(help="Seconds of load.")] = 10.0,
+    concurrency: Annotated[int, typer.Option(help="Concurrent clients.")] = 16,
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model the started server serves.")
+    ] = "letters",
+    url: Annotated[
+        str | None,
+        typer.Option(help="Load a server already running there instead of starting one."),
+    ] = None,
+    image: Annotated[
+        Path | None,
+        typer.Option(help="Send this picture (default: a drawn letter L, 128×128 PNG)."),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes of the started server.")] = 1,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Load test: concurrent clients POST one character PNG to /v1/predict for a while.
+
+    Starts `charrec serve` on a free 127.0.0.1 port (or uses --url), then reports
+    requests/s, latency p50/p90/p99 and errors. The client runs on the same machine and
+    its own CPU time is reported, since it competes with the server for the cores.
+    """
+    from rich.console import Console
+
+    if duration <= 0 or concurrency < 1:
+        raise ConfigError("--duration must be positive and --concurrency at least 1")
+    if image is not None and not image.is_file():
+        raise ConfigError(f"--image {image}: file not found")
+    body = image.read_bytes() if image is not None else character_png()
+    if url is not None:
+        result = run_load(url, body, duration, concurrency)
+    else:
+        with running_server(model, extra=("--workers", str(workers))) as started:
+            result = run_load(started, body, duration, concurrency)
+    console = Console()
+    if json_out:
+        console.print_json(json.dumps(result.to_dict()))
+        return
+    lat = result.latency_ms
+    console.print(
+        f"{result.requests:,} requests in {result.duration_s} s from {concurrency} clients "
+        f"({result.image_bytes:,}-byte PNG) to {result.url}\n"
+        f"throughput {result.requests_per_s} requests/s; latency p50 {lat['p50']} ms, "
+        f"p90 {lat['p90']} ms, p99 {lat['p99']} ms, max {lat['max']} ms\n"
+        f"errors {result.errors}"
+        + (f" {result.error_kinds}" if result.errors else "")
+        + f"; the load generator used {result.client_cpu_s} CPU s",
+        highlight=False,
+        soft_wrap=True,
+    )
