@@ -1,0 +1,361 @@
+"""The Recognizer: pictures of characters in, labels with probabilities out.
+
+    recognizer = charrec.load("letters")             # a shipped model, or a run folder
+    recognizer.predict("photo.jpg").label            # one source -> one Prediction
+    recognizer.predict(["a.png", array, pil_image])  # a list -> a list, one forward pass
+
+Each picture is preprocessed on its own (`charrec.infer.preprocess`: polarity, lighting,
+crop, pen, EMNIST frame), then all of them go through the model at once. A picture with
+no character in it raises `BlankImageError` instead of returning a confident guess, and
+one that cannot be read raises `ImageError`; `predict_many(..., errors="collect")` returns
+those errors in place, so one bad file does not stop the rest.
+
+The model runs behind a backend: anything with `probabilities(images) -> N×K float32`
+for N×28×28 uint8 images (white ink on black). `BACKENDS` maps a backend's name to its
+factory `(model, meta, device) -> backend`; the PyTorch one is here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from charrec.errors import ConfigError, unknown_choice
+from charrec.evaluate.inference import resolve_device
+from charrec.infer.imageio import ImageError, ImageSource, source_name
+from charrec.infer.preprocess import (
+    OUTPUT_SIZE,
+    PreprocessConfig,
+    Preprocessor,
+    PreprocessResult,
+    explain,
+)
+from charrec.infer.pretrained import is_pretrained, list_pretrained, pretrained_dir
+from charrec.train.checkpoint import load_run, read_json
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "Prediction",
+    "Recognizer",
+    "TorchBackend",
+    "load",
+]
+
+# Inputs per forward pass in predict_arrays: bounds memory, and is big enough for full speed.
+CHUNK = 1024
+
+
+class Backend(Protocol):
+    """Runs the model: N×28×28 uint8 images (white ink on black) → N×K probabilities."""
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray: ...
+
+
+class TorchBackend:
+    """The model in PyTorch, normalised as in training: (pixels / 255 - mean) / std."""
+
+    def __init__(self, model: nn.Module, meta: dict[str, Any], device: str = "cpu") -> None:
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.mean = float(meta["preprocessing"]["mean"])
+        self.std = float(meta["preprocessing"]["std"])
+
+    @torch.inference_mode()
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        pixels = torch.from_numpy(np.require(images, requirements=["C", "W"])).to(self.device)
+        x = (pixels.unsqueeze(1).float() / 255.0 - self.mean) / self.std
+        return torch.softmax(self.model(x).float(), dim=1).cpu().numpy()
+
+
+BACKENDS: dict[str, Callable[[nn.Module, dict[str, Any], str], Backend]] = {
+    "torch": TorchBackend,
+}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the model made of one picture."""
+
+    # The picture's name: its path, or "<array>", "<bytes>", "<image>", "<stream>".
+    source: str
+    # The most probable class, and its probability.
+    label: str
+    probability: float
+    # The top_k classes, most probable first: (label, probability) pairs.
+    top: list[tuple[str, float]]
+    # The 28×28 uint8 image the model saw (white ink on black).
+    seen: np.ndarray = field(repr=False)
+    # What the preprocessing decided (PreprocessResult.to_dict()): polarity, box, contrast.
+    preprocessing: dict[str, Any]
+    # Where the enlarged seen image was saved (explain=True), else None.
+    explained: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values, without the image."""
+        data: dict[str, Any] = {
+            "source": self.source,
+            "label": self.label,
+            "probability": self.probability,
+            "top": [{"label": label, "probability": p} for label, p in self.top],
+            "preprocessing": self.preprocessing,
+        }
+        if self.explained is not None:
+            data["explained"] = self.explained
+        return data
+
+
+def preprocess_config_for(meta: dict[str, Any], card: dict[str, Any]) -> PreprocessConfig:
+    """How pictures must be framed for this model: as its training data was.
+
+    A model card may say so itself ("preprocess": a PreprocessConfig as a dict); otherwise
+    a model trained on MNIST gets MNIST's frame (20 px, centred by mass) and every other
+    model EMNIST's (24 px, centred by the box).
+    """
+    if isinstance(card.get("preprocess"), dict):
+        return PreprocessConfig.from_dict(card["preprocess"])
+    data = meta.get("data") or {}
+    style = "mnist" if data.get("name") == "mnist" else "emnist"
+    return PreprocessConfig(style=style)
+
+
+def run_card(folder: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """The model-card facts a run folder holds (model.json, and metrics.json if present)."""
+    data = meta.get("data") or {}
+    card: dict[str, Any] = {
+        "name": str(folder),
+        "description": f"{meta['model']['name']} trained on {data.get('name', 'unknown data')}",
+        "classes": list(meta["classes"]),
+        "data": data.get("name"),
+        "model": meta["model"]["name"],
+        "parameters": meta.get("parameters"),
+        "epoch": meta.get("epoch"),
+        "val_accuracy": (meta.get("metrics") or {}).get("val_accuracy"),
+        "test_accuracy": None,
+    }
+    metrics_path = folder / "metrics.json"
+    if metrics_path.is_file():
+        metrics = read_json(metrics_path)
+        test = metrics.get("test") if isinstance(metrics, dict) else None
+        if isinstance(test, dict):
+            card["test_accuracy"] = test.get("accuracy")
+    return card
+
+
+def _is_path_like(model: str | os.PathLike) -> bool:
+    """Whether a model argument names a folder rather than a shipped model."""
+    if isinstance(model, os.PathLike):
+        return True
+    return os.sep in model or "/" in model or model.startswith((".", "~"))
+
+
+def _resolve(model: str | os.PathLike) -> tuple[Path, str, bool]:
+    """(folder, name, shipped) of a model argument: a shipped model's name or a run folder."""
+    if not isinstance(model, (str, os.PathLike)):
+        raise ConfigError(
+            f"a model is a pretrained name or a run folder path, not a {type(model).__name__}"
+        )
+    if not _is_path_like(model) and is_pretrained(str(model)):
+        return pretrained_dir(str(model)), str(model), True
+    folder = Path(model).expanduser()
+    if folder.is_dir():
+        return folder, str(model), False
+    if _is_path_like(model):
+        raise ConfigError(f"run folder {model} not found")
+    names = list_pretrained()
+    choices = f"pretrained models: {', '.join(names)}" if names else "no pretrained models ship"
+    raise ConfigError(f"unknown model {model!r}: not a run folder, and not pretrained ({choices})")
+
+
+class Recognizer:
+    """A trained model with the preprocessing that fits it. Build it with `load()`."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        meta: dict[str, Any],
+        *,
+        name: str,
+        card: dict[str, Any] | None = None,
+        backend: str = "torch",
+        device: str = "cpu",
+        preprocess: PreprocessConfig | None = None,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise unknown_choice("backend", backend, list(BACKENDS))
+        self.name = name
+        self.meta = meta
+        self.classes: list[str] = [str(c) for c in meta["classes"]]
+        self.card: dict[str, Any] = card if card is not None else {}
+        self.preprocessor = Preprocessor(preprocess or preprocess_config_for(meta, self.card))
+        self.backend_name = backend
+        self.backend: Backend = BACKENDS[backend](model, meta, device)
+
+    def __repr__(self) -> str:
+        return (
+            f"Recognizer({self.name!r}, {len(self.classes)} classes, "
+            f"backend={self.backend_name!r}, style={self.preprocessor.config.style!r})"
+        )
+
+    @classmethod
+    def from_pretrained(cls, name: str, **kwargs: Any) -> Recognizer:
+        """A model shipped with charrec, by name (`list_pretrained()`)."""
+        return cls._from_folder(pretrained_dir(name), name, shipped=True, **kwargs)
+
+    @classmethod
+    def from_run(cls, path: str | os.PathLike, **kwargs: Any) -> Recognizer:
+        """The trained model of a run folder (`charrec train --out FOLDER`)."""
+        return cls._from_folder(Path(path).expanduser(), str(path), shipped=False, **kwargs)
+
+    @classmethod
+    def _from_folder(cls, folder: Path, name: str, *, shipped: bool, **kwargs: Any) -> Recognizer:
+        model, meta = load_run(folder)
+        card_path = folder / "card.json"
+        # A shipped model has its card; a run folder, the facts of its files.
+        card = read_json(card_path) if shipped and card_path.is_file() else run_card(folder, meta)
+        return cls(model, meta, name=name, card=card, **kwargs)
+
+    # ------------------------------------------------------------------ predicting
+
+    def predict(
+        self,
+        sources: ImageSource | Sequence[ImageSource],
+        top_k: int = 3,
+        *,
+        explain: bool = False,
+    ) -> Prediction | list[Prediction]:
+        """One source → a Prediction; a list (or tuple) of sources → a list of them.
+
+        A source is a path, bytes, a binary file object, a NumPy array (H×W or H×W×C, uint8
+        or float in [0, 1]) or a PIL image. Raises ImageError / BlankImageError for a
+        picture that cannot be read or holds no character. With `explain`, the 28×28 image
+        the model saw is saved next to each input file as `<stem>.seen.png`.
+        """
+        if isinstance(sources, (list, tuple)):
+            return self.predict_many(sources, top_k, errors="raise", explain=explain)  # type: ignore[return-value]
+        return self.predict_many([sources], top_k, errors="raise", explain=explain)[0]  # type: ignore[return-value]
+
+    def predict_many(
+        self,
+        sources: Sequence[ImageSource],
+        top_k: int = 3,
+        *,
+        errors: Literal["raise", "collect"] = "raise",
+        explain: bool = False,
+    ) -> list[Prediction | ImageError]:
+        """Predictions for many sources in one forward pass, in order.
+
+        errors="collect": a picture that cannot be read or holds no character gives its
+        ImageError in its place, and the rest are still predicted; "raise" raises it.
+        """
+        if errors not in ("raise", "collect"):
+            raise unknown_choice("errors policy", str(errors), ["raise", "collect"])
+        top_k = self._check_top_k(top_k)
+        results: list[Any] = []
+        for source in sources:
+            try:
+                result = self.preprocessor(source)
+                saved = str(self._explain(source)) if explain else None
+                results.append((result, saved))
+            except ImageError as exc:
+                if errors == "raise":
+                    raise
+                results.append(exc)
+        good = [r for r in results if not isinstance(r, ImageError)]
+        if not good:
+            return list(results)
+        probs = self.predict_arrays(np.stack([result.image for result, _ in good]))
+        ranked = iter(zip(good, probs, strict=True))
+        out: list[Prediction | ImageError] = []
+        for item in results:
+            if isinstance(item, ImageError):
+                out.append(item)
+                continue
+            (result, saved), p = next(ranked)
+            out.append(self._prediction(result, p, top_k, saved))
+        return out
+
+    def predict_arrays(self, images: np.ndarray) -> np.ndarray:
+        """Class probabilities (N×K float32) of images already in the model's form.
+
+        `images`: N×28×28 uint8, white ink on black, framed like the training data (no
+        preprocessing is done here). For benchmarks and evaluation.
+        """
+        if not isinstance(images, np.ndarray) or images.dtype != np.uint8:
+            kind = images.dtype if isinstance(images, np.ndarray) else type(images).__name__
+            raise ConfigError(f"predict_arrays takes a uint8 NumPy array, got {kind}")
+        if images.ndim != 3 or images.shape[1:] != (OUTPUT_SIZE, OUTPUT_SIZE):
+            raise ConfigError(
+                f"predict_arrays takes N×{OUTPUT_SIZE}×{OUTPUT_SIZE} images, "
+                f"got shape {images.shape}"
+            )
+        if len(images) == 0:
+            return np.zeros((0, len(self.classes)), dtype=np.float32)
+        parts = [
+            self.backend.probabilities(images[first : first + CHUNK])
+            for first in range(0, len(images), CHUNK)
+        ]
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _check_top_k(self, top_k: int) -> int:
+        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)):
+            raise ConfigError(f"top_k must be a whole number, got {top_k!r}")
+        if not 1 <= top_k <= len(self.classes):
+            raise ConfigError(
+                f"top_k must lie in 1..{len(self.classes)} (the model's classes), got {top_k}"
+            )
+        return int(top_k)
+
+    def _explain(self, source: ImageSource) -> Path:
+        """Save the seen image next to the input file, named as `preprocess.explain` names it."""
+        if not isinstance(source, (str, os.PathLike)):
+            raise ImageError(
+                f"{source_name(source)}: explain saves the "
+                "seen image next to the input file, so the source must be a path"
+            )
+        return explain(source, preprocessor=self.preprocessor)
+
+    def _prediction(
+        self, result: PreprocessResult, probs: np.ndarray, top_k: int, saved: str | None
+    ) -> Prediction:
+        # A stable sort: ties keep the class order, so equal inputs give equal rankings.
+        order = np.argsort(-probs, kind="stable")[:top_k]
+        top = [(self.classes[i], float(probs[i])) for i in order]
+        return Prediction(
+            source=result.name,
+            label=top[0][0],
+            probability=top[0][1],
+            top=top,
+            seen=result.image,
+            preprocessing=result.to_dict(),
+            explained=saved,
+        )
+
+
+def load(
+    model: str | os.PathLike,
+    *,
+    backend: str = "torch",
+    device: str = "cpu",
+    preprocess: PreprocessConfig | None = None,
+) -> Recognizer:
+    """A Recognizer for a shipped model's name (`list_pretrained()`) or a run folder.
+
+    A bare name is looked up among the shipped models first; write a folder of the same
+    name as `./name`. `preprocess` overrides the framing chosen for the model.
+    """
+    if backend not in BACKENDS:
+        raise unknown_choice("backend", backend, list(BACKENDS))
+    folder, name, shipped = _resolve(model)
+    return Recognizer._from_folder(
+        folder, name, shipped=shipped, backend=backend, device=device, preprocess=preprocess
+    )
