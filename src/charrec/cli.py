@@ -14,6 +14,8 @@ from rich.markup import escape
 from charrec.commands import bench as bench_commands
 from charrec.commands import data as data_commands
 from charrec.commands import evaluate as evaluate_commands
+from charrec.commands import export as export_commands
+from charrec.commands import predict as predict_commands
 from charrec.commands import serve as serve_commands
 from charrec.commands import tensorboard as tensorboard_commands
 from charrec.commands import train as train_commands
@@ -31,7 +33,9 @@ app.add_typer(bench_commands.app, name="bench")
 app.command("train", epilog=train_commands.EPILOG)(train_commands.train)
 app.command("evaluate", epilog=evaluate_commands.EVALUATE_EPILOG)(evaluate_commands.evaluate)
 app.command("compare", epilog=evaluate_commands.COMPARE_EPILOG)(evaluate_commands.compare)
+app.command("export", epilog=export_commands.EPILOG)(export_commands.export)
 app.command("tensorboard", epilog=tensorboard_commands.EPILOG)(tensorboard_commands.tensorboard)
+app.command("predict", epilog=predict_commands.EPILOG)(predict_commands.predict)
 app.command("serve", epilog=serve_commands.EPILOG)(serve_commands.serve)
 
 

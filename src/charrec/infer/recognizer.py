@@ -257,7 +257,7 @@ class Recognizer:
         """
         if errors not in ("raise", "collect"):
             raise unknown_choice("errors policy", str(errors), ["raise", "collect"])
-        top_k = self._check_top_k(top_k)
+        top_k = self.check_top_k(top_k)
         results: list[Any] = []
         for source in sources:
             try:
@@ -306,7 +306,8 @@ class Recognizer:
 
     # ------------------------------------------------------------------ helpers
 
-    def _check_top_k(self, top_k: int) -> int:
+    def check_top_k(self, top_k: int) -> int:
+        """`top_k` as an int, if it is a whole number from 1 to the number of classes."""
         if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)):
             raise ConfigError(f"top_k must be a whole number, got {top_k!r}")
         if not 1 <= top_k <= len(self.classes):
@@ -322,7 +323,12 @@ class Recognizer:
                 f"{source_name(source)}: explain saves the "
                 "seen image next to the input file, so the source must be a path"
             )
-        return explain(source, preprocessor=self.preprocessor)
+        try:
+            return explain(source, preprocessor=self.preprocessor)
+        except OSError as exc:
+            raise ImageError(
+                f"{source}: cannot save the seen image next to it ({exc.strerror or exc})"
+            ) from None
 
     def _prediction(
         self, result: PreprocessResult, probs: np.ndarray, top_k: int, saved: str | None
