@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -100,8 +99,8 @@ def collect_sources(arguments: list[str]) -> Iterator[tuple[str, Any]]:
 
     for argument in arguments:
         if argument == STDIN:
-            stream = click.get_binary_stream("stdin")
-            if stream.isatty():
+            stream = getattr(sys.stdin, "buffer", None)
+            if stream is None or stream.isatty():
                 message = "nothing piped in; pipe an image, e.g. charrec predict - < a.png"
                 yield "<stdin>", ImageError(f"<stdin>: {message}")
                 continue
