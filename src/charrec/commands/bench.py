@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import typer
 
+from charrec.evaluate.realistic.command import EPILOG as REALISTIC_EPILOG
+from charrec.evaluate.realistic.command import bench_realistic
 from charrec.serve.loadtest import bench_serve
 
 app = typer.Typer(
@@ -14,3 +16,4 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 app.command("serve")(bench_serve)
+app.command("realistic", epilog=REALISTIC_EPILOG)(bench_realistic)

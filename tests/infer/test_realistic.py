@@ -1,0 +1,275 @@
+"""The realistic test set: the generator, the tallies, the command, and accuracy floors.
+
+The floors hold the shipped models to what `charrec bench realistic` measured on this
+fixed small set, less a margin: a change to preprocessing or a retrained model that
+loses accuracy on users' kind of pictures fails here.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import string
+from pathlib import Path
+
+import numpy as np
+import pytest
+from infer_images import correlation, render_text
+from PIL import Image
+from tiny_runs import mnist_mlp_run
+from typer.testing import CliRunner
+
+from charrec.cli import app
+from charrec.errors import ConfigError
+from charrec.evaluate.realistic import (
+    CONDITIONS,
+    class_characters,
+    evaluate_realistic,
+    handwriting_fonts,
+    plan,
+    render,
+    write_realistic_report,
+)
+from charrec.evaluate.realistic.evaluation import BLANK, keeps_case
+from charrec.evaluate.realistic.scene import draw_scene, set_stroke
+from charrec.infer.imageio import BlankImageError
+from charrec.infer.preprocess import preprocess
+from charrec.infer.pretrained import list_pretrained
+from charrec.infer.recognizer import Prediction, load
+
+LETTERS = {c: [c, c.lower()] for c in string.ascii_uppercase}
+
+# Accuracy on the fixed set below, as measured, less a margin (see the module docstring).
+# name: (pictures per class, floor, measured)
+FLOORS = {
+    "letters": (6, None, None),
+    "digits": (16, None, None),
+    "alphanumeric": (3, None, None),
+}
+
+
+@pytest.fixture(scope="module")
+def fonts():
+    found = handwriting_fonts()
+    if not found:
+        pytest.skip(
+            "no handwriting fonts installed (Debian: fonts-dkg-handwriting, fonts-breip, "
+            "fonts-bwht, fonts-klee, fonts-rufscript, fonts-humor-sans)"
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def letter_samples(fonts):
+    """Each letter in both cases, the conditions taking turns over the letters: 52 pictures."""
+    return [render(spec) for spec in plan(LETTERS, 2, seed=3, fonts=fonts)]
+
+
+# ------------------------------------------------------------------ the generator
+
+
+def test_same_seed_same_pictures_other_seed_other_pictures(fonts) -> None:
+    classes = {"A": ["A", "a"], "7": ["7"]}
+    first = [render(s) for s in plan(classes, 6, seed=11, fonts=fonts)]
+    again = [render(s) for s in plan(classes, 6, seed=11, fonts=fonts)]
+    other = [render(s) for s in plan(classes, 6, seed=12, fonts=fonts)]
+    assert [s.data for s in first] == [s.data for s in again]
+    assert [s.to_dict() for s in first] == [s.to_dict() for s in again]
+    assert sum(a.data != b.data for a, b in zip(first, other, strict=True)) >= 10
+
+
+def test_every_condition_is_drawn_and_recorded(letter_samples) -> None:
+    drawn = {s.condition for s in letter_samples}
+    assert drawn == set(CONDITIONS)
+    for sample in letter_samples:
+        record = sample.to_dict()
+        assert record["condition"] in CONDITIONS and record["font"] == sample.font
+        width, height = record["scene"]["canvas"]
+        with Image.open(io.BytesIO(sample.data)) as image:
+            assert image.size == (width, height)
+            assert image.format.lower() == record["scene"]["format"]
+        json.dumps(record)  # JSON-ready
+
+
+def test_labels_and_fonts_match_what_is_drawn(fonts, letter_samples) -> None:
+    by_name = {f.name: f for f in fonts}
+    assert {s.label for s in letter_samples} == set(LETTERS)
+    for sample in letter_samples:
+        assert sample.char in LETTERS[sample.label]
+        assert by_name[sample.font].draws(sample.char)
+    # A clean picture is its character: the model's view of it matches the font's glyph
+    # drawn plainly far better than the glyph of another character.
+    clean = [s for s in letter_samples if s.condition in ("clean", "paper", "colour")]
+    assert len(clean) >= 3
+    for sample in clean:
+        path = by_name[sample.font].path
+        seen = preprocess(sample.data).image
+        same = preprocess(render_text(sample.char, path)).image
+        other_char = "x" if sample.char.lower() != "x" else "o"
+        other = preprocess(render_text(other_char, path)).image
+        assert correlation(seen, same) > 0.75
+        assert correlation(seen, same) > correlation(seen, other) + 0.1
+
+
+def test_small_capital_fonts_never_draw_lower_case(fonts) -> None:
+    by_name = {f.name: f for f in fonts}
+    # Measured from the glyphs: bwht and Humor Sans draw lower case as small capitals.
+    for name in ("bwht-learn", "humor-sans"):
+        if name in by_name:
+            assert by_name[name].caps_only
+    for name in ("dkg", "breip", "klee"):
+        if name in by_name:
+            assert not by_name[name].caps_only
+    for spec in plan(LETTERS, 8, seed=0, fonts=fonts):
+        if spec.char.islower():
+            assert not spec.font.caps_only
+
+
+def test_both_polarities(letter_samples) -> None:
+    def border(sample) -> float:
+        gray = np.asarray(Image.open(io.BytesIO(sample.data)).convert("L"), dtype=float)
+        return float(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
+
+    for sample in letter_samples:
+        dark_paper = sample.condition in ("chalk", "light-on-dark")
+        if sample.condition in ("shadow", "photo"):
+            continue
+        assert (border(sample) < 100) == dark_paper, sample.name
+
+
+def test_conditions_do_what_they_say() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        assert abs(draw_scene("rotation", rng).angle) >= 8
+        assert max(draw_scene("small", rng).canvas) <= 40
+        assert min(draw_scene("off-centre", rng).canvas) >= 480
+        assert draw_scene("jpeg", rng).format == "jpeg"
+        assert draw_scene("shadow", rng).light < 1
+        scene = draw_scene("thin-pen", rng)
+        assert scene.stroke is not None
+        assert scene.stroke <= 0.03 * scene.height * scene.canvas[1] + 1e-6
+
+
+def test_pens_are_set_to_the_asked_width() -> None:
+    # A bar 40 pixels wide, thinned to 6 and thickened to 60.
+    bar = np.zeros((200, 200), dtype=np.float32)
+    bar[20:180, 80:120] = 1
+    thin = set_stroke(bar, 6)
+    thick = set_stroke(bar, 60)
+    assert abs(int((thin[100] > 0.5).sum()) - 6) <= 2
+    assert abs(int((thick[thick.shape[0] // 2] > 0.5).sum()) - 60) <= 3
+
+
+def test_class_characters() -> None:
+    assert class_characters(["A", "B"]) == {"A": ["A", "a"], "B": ["B", "b"]}
+    assert class_characters(["0", "A", "a"]) == {"0": ["0"], "A": ["A"], "a": ["a"]}
+    assert not keeps_case(list(string.ascii_uppercase))
+    assert keeps_case(list(string.digits + string.ascii_letters))
+    with pytest.raises(ConfigError, match="not a single letter or digit"):
+        class_characters(["cat"])
+    with pytest.raises(ConfigError, match="unknown condition"):
+        plan(LETTERS, 1, conditions=["fog"])
+
+
+# ------------------------------------------------------------------ tallies and report
+
+
+class AlwaysA:
+    """A recognizer that answers "A" to everything and finds nothing in tiny pictures."""
+
+    name = "always-a"
+    classes = ("A", "B", "a")
+
+    def predict_many(self, sources, top_k=1, *, errors="raise"):
+        out = []
+        for data in sources:
+            with Image.open(io.BytesIO(data)) as image:
+                if max(image.size) <= 40:
+                    out.append(BlankImageError("<bytes>: no character found"))
+                    continue
+            seen = np.zeros((28, 28), dtype=np.uint8)
+            out.append(Prediction("<bytes>", "A", 0.9, [("A", 0.9)], seen, {}))
+        return out
+
+
+def test_tallies_and_report(fonts, tmp_path: Path) -> None:
+    result = evaluate_realistic(AlwaysA(), per_class=len(CONDITIONS), seed=0, fonts=fonts)
+    outcomes = result.outcomes
+    assert len(outcomes) == 3 * len(CONDITIONS)
+    blank = [o for o in outcomes if o.predicted == BLANK]
+    assert blank and all(o.sample.condition == "small" for o in blank)
+    expected = np.mean([o.sample.label == "A" and o.predicted != BLANK for o in outcomes])
+    assert result.accuracy() == pytest.approx(expected)
+    # Case ignored, "a" pictures answered "A" count as right.
+    ignoring = np.mean([o.sample.label in "Aa" and o.predicted != BLANK for o in outcomes])
+    assert result.accuracy_ignoring_case() == pytest.approx(ignoring)
+    rows = {row["condition"]: row for row in result.table("condition")}
+    assert set(rows) == set(CONDITIONS) and rows["small"]["accuracy"] == 0.0
+    paths = write_realistic_report(result, tmp_path / "out", save_images=True)
+    data = json.loads(paths["json"].read_text())
+    assert data["images"] == len(outcomes) and data["accuracy"] == pytest.approx(expected, 1e-3)
+    assert "accuracy_case_insensitive" in data
+    assert data["blank"] == len(blank)
+    assert "| small |" in paths["markdown"].read_text()
+    assert paths["figure"].stat().st_size > 1000
+    items = paths["items"].read_text().splitlines()
+    assert len(items) == len(outcomes) and json.loads(items[0])["scene"]["canvas"]
+    assert len(list(paths["images"].iterdir())) == len(outcomes)
+
+
+# ------------------------------------------------------------------ the command
+
+
+def test_command_on_a_run_folder(fonts, real_data_dir: Path, tmp_path: Path) -> None:
+    run = mnist_mlp_run(real_data_dir, tmp_path.parent)
+    out = tmp_path / "report"
+    args = ["bench", "realistic", "--model", str(run), "-n", "2", "--seed", "4", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Per condition" in result.output and "Per font" in result.output
+    data = json.loads((out / "report.json").read_text())
+    assert data["images"] == 20 and data["seed"] == 4
+    assert "accuracy_case_insensitive" not in data  # digits have no case
+    assert (out / "report.md").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--per-class", "0"], "--per-class must be at least 1"),
+        (["--save-images"], "--save-images needs --out"),
+        (["--model", "no-such-model"], "unknown model"),
+        (["--model", "letters", "--condition", "fog"], "unknown condition"),
+    ],
+)
+def test_command_errors(
+    fonts, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if "letters" in args and "letters" not in list_pretrained():
+        pytest.skip("the shipped letters model is not installed")
+    from charrec.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "realistic", *args])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
+
+
+# ------------------------------------------------------------------ accuracy floors
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_shipped_model_accuracy_floor(fonts, name: str) -> None:
+    if name not in list_pretrained():
+        pytest.skip(f"the shipped model {name!r} is not installed")
+    per_class, floor, measured = FLOORS[name]
+    if floor is None:
+        pytest.skip(f"no floor measured yet for {name!r}")
+    result = evaluate_realistic(load(name), per_class=per_class, seed=0, fonts=fonts)
+    accuracy = result.accuracy_ignoring_case() if result.case_insensitive else result.accuracy()
+    by_condition = [(r["condition"], round(r["accuracy"], 2)) for r in result.table("condition")]
+    assert accuracy >= floor, (
+        f"{name}: {accuracy:.3f} on the realistic set, floor {floor} (measured {measured}); "
+        f"per condition: {by_condition}"
+    )
