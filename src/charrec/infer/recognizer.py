@@ -12,7 +12,8 @@ those errors in place, so one bad file does not stop the rest.
 
 The model runs behind a backend: anything with `probabilities(images) -> N×K float32`
 for N×28×28 uint8 images (white ink on black). `BACKENDS` maps a backend's name to its
-factory `(model, meta, device) -> backend`; the PyTorch one is here.
+factory `(model, meta, device) -> backend`: "torch" (here) and "onnx" (ONNX Runtime,
+`charrec.infer.onnx`).
 """
 
 from __future__ import annotations
@@ -75,8 +76,16 @@ class TorchBackend:
         return torch.softmax(self.model(x).float(), dim=1).cpu().numpy()
 
 
+def onnx_backend(model: nn.Module, meta: dict[str, Any], device: str = "cpu") -> Backend:
+    """The model exported to ONNX and run by ONNX Runtime (imported only when asked for)."""
+    from charrec.infer.onnx import OnnxBackend
+
+    return OnnxBackend(model, meta, device)
+
+
 BACKENDS: dict[str, Callable[[nn.Module, dict[str, Any], str], Backend]] = {
     "torch": TorchBackend,
+    "onnx": onnx_backend,
 }
 
 
