@@ -1,0 +1,131 @@
+"""Publishing a run folder as a shipped model: the files, the card, and the same outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from charrec.data import load_dataset
+from charrec.errors import CharrecError, ConfigError
+from charrec.evaluate import evaluate_run
+from charrec.infer.publish import main, publish
+from charrec.train import TrainConfig, apply_overrides, train
+from charrec.train.checkpoint import load_run
+
+CARD_KEYS = {
+    "name",
+    "description",
+    "classes",
+    "data",
+    "protocol",
+    "test_data",
+    "test_images",
+    "test_accuracy",
+    "metrics",
+    "trained",
+    "recipe",
+    "command",
+    "parameters",
+    "weights_bytes",
+    "charrec_version",
+}
+
+# A tiny MNIST run: one thread so other processes on the machine cannot slow it down much.
+TINY = {
+    "data.name": "mnist",
+    "data.limit": 300,
+    "data.evaluate_test": False,
+    "model.name": "mlp",
+    "model.options.hidden": [32, 16],
+    "training.epochs": 1,
+    "training.batch_size": 50,
+    "training.num_threads": 1,
+}
+
+pytestmark = pytest.mark.realdata
+
+
+@pytest.fixture(scope="module")
+def tiny_run(real_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("publish") / "run"
+    values = {**TINY, "data.data_dir": str(real_data_dir), "run.out": str(out)}
+    config = apply_overrides(TrainConfig(), values)
+    train(config, verbose=False)
+    config.to_yaml(out.parent / "recipe.yaml")
+    return out
+
+
+def test_publish_writes_checkpoint_and_card(tiny_run: Path, tmp_path: Path) -> None:
+    folder = publish(tiny_run, "tiny", dest=tmp_path, recipe=tiny_run.parent / "recipe.yaml")
+
+    assert folder == tmp_path / "tiny"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "card.json",
+        "card.md",
+        "model.json",
+        "model.safetensors",
+    ]
+    assert [p.name for p in tmp_path.iterdir()] == ["tiny"]  # no temporary folder left
+    card = json.loads((folder / "card.json").read_text())
+    assert set(card) >= CARD_KEYS
+    assert card["name"] == "tiny"
+    assert card["classes"] == [str(d) for d in range(10)]
+    assert card["test_data"] == "mnist:test"
+    assert card["test_images"] == 10_000
+    expected = evaluate_run(tiny_run, data="mnist", split="test", write=False).metrics
+    assert card["test_accuracy"] == pytest.approx(expected["accuracy"])
+    assert card["metrics"]["macro"]["f1"] == pytest.approx(expected["macro"]["f1"])
+    weakest = [c["f1"] for c in card["metrics"]["weakest_classes"]]
+    assert len(weakest) == 5 and weakest == sorted(weakest)
+    assert card["weights_bytes"] == (folder / "model.safetensors").stat().st_size
+    assert card["parameters"] == sum(p.numel() for p in load_run(folder)[0].parameters())
+    assert card["data"]["train_images"] == 270
+    assert "recipe.yaml" in card["command"] and "--name tiny" in card["command"]
+    markdown = (folder / "card.md").read_text()
+    assert "# charrec model `tiny`" in markdown
+    assert f"{100 * card['test_accuracy']:.2f}%" in markdown
+
+
+def test_published_model_gives_the_runs_outputs(tiny_run: Path, tmp_path: Path) -> None:
+    folder = publish(tiny_run, "tiny", dest=tmp_path)
+    original, meta = load_run(tiny_run)
+    shipped, shipped_meta = load_run(folder)
+    assert shipped_meta == meta
+    images = load_dataset("mnist", "test").images[:64]
+    x = (
+        torch.from_numpy(images.astype(np.float32) / 255).unsqueeze(1)
+        - meta["preprocessing"]["mean"]
+    ) / meta["preprocessing"]["std"]
+    with torch.no_grad():
+        assert torch.equal(original(x), shipped(x))
+
+
+def test_republish_replaces_and_a_failure_keeps_the_old(tiny_run: Path, tmp_path: Path) -> None:
+    publish(tiny_run, "tiny", dest=tmp_path, description="first")
+    publish(tiny_run, "tiny", dest=tmp_path, description="second")
+    card = json.loads((tmp_path / "tiny" / "card.json").read_text())
+    assert card["description"] == "second"
+
+    other = tmp_path / "other.yaml"
+    TrainConfig.from_yaml(tiny_run / "config.yaml").to_yaml(other)
+    other.write_text(other.read_text().replace("lr: 0.001", "lr: 0.1"))
+    with pytest.raises(CharrecError, match=r"not trained with recipe .*optim\.lr"):
+        publish(tiny_run, "tiny", dest=tmp_path, recipe=other, description="third")
+    with pytest.raises(CharrecError, match="no test split"):
+        publish(tiny_run, "tiny", dest=tmp_path, data="binary-alphadigits")
+    card = json.loads((tmp_path / "tiny" / "card.json").read_text())
+    assert card["description"] == "second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.yaml", "tiny"]
+
+
+def test_bad_name_and_bad_run_are_user_errors(tiny_run: Path, tmp_path: Path, capsys) -> None:
+    with pytest.raises(ConfigError, match="model name"):
+        publish(tiny_run, "../escape", dest=tmp_path)
+    assert main([str(tmp_path / "missing"), "--name", "x", "--dest", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "not found" in err and len(err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
