@@ -317,3 +317,24 @@ def test_import_charrec_stays_light() -> None:
     code = "import sys, charrec; print('torch' in sys.modules, callable(charrec.load))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_small_batches_run_on_one_thread_and_the_setting_is_restored(
+    recognizer: Recognizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen_threads = []
+    model = recognizer.backend.model
+    forward = model.forward
+    monkeypatch.setattr(
+        model, "forward", lambda x: seen_threads.append(torch.get_num_threads()) or forward(x)
+    )
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        images = np.zeros((40, 28, 28), dtype=np.uint8)
+        recognizer.predict_arrays(images[:1])
+        recognizer.predict_arrays(images)
+        assert seen_threads == [1, 2]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
