@@ -1,0 +1,96 @@
+"""`charrec bench train`: training images/s per model, the DataLoader baseline, time to accuracy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+EPILOG = """\
+[bold]Examples[/]
+
+  Everything (each zoo model, keras-convnet vs a DataLoader loop, both MNIST recipes):
+
+    charrec bench train --out bench-train.json
+
+  Only two models, fp32 only, no recipes (a minute or so):
+
+    charrec bench train --models keras-convnet,vgg --fp32-only --no-recipes
+
+  Time to 99.0% / 99.5% MNIST test accuracy of one recipe:
+
+    charrec bench train --models none --recipes recipes/mnist-fast.yaml
+
+Throughput is the best of --repeats timed epochs of --images MNIST images after a
+warm-up epoch; run it on an otherwise idle machine (the load average is printed).
+"""
+
+# ruff: noqa: UP045  (typer needs Optional on Python 3.10)
+
+
+def bench_train(
+    models: Annotated[
+        str,
+        typer.Option(help="Comma-separated zoo models, 'all' or 'none'."),
+    ] = "all",
+    recipes: Annotated[
+        str,
+        typer.Option(help="Comma-separated recipe YAML files to time to target accuracy."),
+    ] = "recipes/mnist-fast.yaml,recipes/mnist-best.yaml",
+    no_recipes: Annotated[bool, typer.Option("--no-recipes", help="Skip the recipes.")] = False,
+    targets: Annotated[str, typer.Option(help="Test accuracies to time, in %.")] = "99.0,99.5",
+    images: Annotated[int, typer.Option(help="MNIST images per timed epoch.")] = 8192,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", help="Batch size.")] = 128,
+    repeats: Annotated[int, typer.Option(help="Timed epochs per measurement (best kept).")] = 3,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads (torch default).")] = None,
+    fp32_only: Annotated[
+        bool, typer.Option("--fp32-only", help="Time fp32 only (contiguous, channels_last).")
+    ] = False,
+    data_dir: Annotated[
+        Optional[str], typer.Option(help="Data directory (default: $CHARREC_DATA or cache).")
+    ] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Also save the results as JSON.")] = None,
+) -> None:
+    """Training speed: images/s per model, vs a DataLoader loop, time to target accuracy."""
+    from charrec.errors import ConfigError
+    from charrec.models import list_models
+    from charrec.train import benchmark
+
+    if models == "all":
+        names = list_models()
+    elif models == "none":
+        names = []
+    else:
+        names = [m.strip() for m in models.split(",") if m.strip()]
+    files = [] if no_recipes else [r.strip() for r in recipes.split(",") if r.strip()]
+    try:
+        goals = [float(t) / 100 for t in targets.split(",")]
+    except ValueError:
+        raise ConfigError(
+            f"--targets must be percentages like 99.0,99.5, got {targets!r}"
+        ) from None
+    for name, value in (("--images", images), ("--batch-size", batch_size), ("--repeats", repeats)):
+        if value < 1:
+            raise ConfigError(f"{name} must be ≥ 1, got {value}")
+    variants = (
+        [v for v in benchmark.VARIANTS if v[1] == "fp32"] if fp32_only else benchmark.VARIANTS
+    )
+    console = Console()
+    result = benchmark.run_benchmark(
+        names,
+        files,
+        images=images,
+        batch=batch_size,
+        repeats=repeats,
+        threads=threads,
+        variants=variants,
+        targets=goals,
+        data_dir=data_dir,
+        report=lambda text: console.print(text, highlight=False, soft_wrap=True),
+    )
+    console.print(benchmark.format_table(result), highlight=False, soft_wrap=True)
+    if out is not None:
+        benchmark.save(result, out)
+        console.print(f"saved {out}", highlight=False)
