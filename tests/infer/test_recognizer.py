@@ -240,7 +240,7 @@ def test_run_folders_load_by_str_and_path(run_dir: Path) -> None:
 
 @pytest.fixture
 def shipped(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
-    """A weights folder holding one published model, `mini`, and one incomplete folder."""
+    """A weights folder: one published model, `mini`, an incomplete one, one being published."""
     weights = tmp_path / "weights"
     (weights / "mini").mkdir(parents=True)
     for name in ("model.json", "model.safetensors"):
@@ -255,6 +255,8 @@ def shipped(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> d
     (weights / "mini" / "card.json").write_text(json.dumps(card))
     (weights / "half").mkdir()
     (weights / "half" / "model.json").write_text("{}")
+    # A model being published: complete files, but not swapped into place yet.
+    shutil.copytree(weights / "mini", weights / ".mini.1234.tmp")
     monkeypatch.setattr(pretrained, "WEIGHTS_DIR", weights)
     return card
 

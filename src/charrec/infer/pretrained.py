@@ -24,7 +24,10 @@ def list_pretrained() -> list[str]:
     return sorted(
         folder.name
         for folder in WEIGHTS_DIR.iterdir()
-        if folder.is_dir() and all((folder / f).is_file() for f in _CHECKPOINT)
+        # Hidden folders are models being published (swapped in when complete).
+        if not folder.name.startswith(".")
+        and folder.is_dir()
+        and all((folder / f).is_file() for f in _CHECKPOINT)
     )
 
 
