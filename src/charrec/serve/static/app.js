@@ -21,6 +21,11 @@ let timer = null;
 let inFlight = null;     // AbortController of the request on its way
 let sequence = 0;        // answers to older requests are dropped
 
+// body[data-pending] is "1" from a change until its answer is shown (tests wait on it).
+function setPending(pending) {
+  document.body.dataset.pending = pending ? "1" : "0";
+}
+
 function redraw() {
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, canvas.width, canvas.height);
@@ -83,7 +88,11 @@ canvas.addEventListener("pointercancel", endStroke);
 
 function schedule(delay = DEBOUNCE_MS) {
   clearTimeout(timer);
-  timer = setTimeout(recogniseCanvas, delay);
+  setPending(true);
+  timer = setTimeout(() => {
+    timer = null;
+    recogniseCanvas();
+  }, delay);
 }
 
 function isEmpty() {
@@ -100,6 +109,7 @@ async function send(blob, name) {
   const controller = new AbortController();
   inFlight = controller;
   const mine = ++sequence;
+  setPending(true);
   const form = new FormData();
   form.append("file", blob, name);
   const query = new URLSearchParams({ top_k: String(TOP_K), seen: "true" });
@@ -112,11 +122,12 @@ async function send(blob, name) {
     });
     const data = await response.json();
     if (mine !== sequence) return;
-    if (!response.ok) return showError(data.error || { message: response.statusText });
-    showPrediction(data);
+    if (!response.ok) showError(data.error || { message: response.statusText });
+    else showPrediction(data);
   } catch (error) {
     if (error.name !== "AbortError" && mine === sequence) showError({ message: String(error) });
   }
+  if (mine === sequence && !timer) setPending(false);
 }
 
 function showPrediction(data) {
@@ -143,6 +154,7 @@ function showPrediction(data) {
 }
 
 function showNothing() {
+  if (!timer) setPending(false);
   answer.textContent = "?";
   topList.replaceChildren();
   seen.removeAttribute("src");
@@ -168,6 +180,8 @@ function clearAll() {
   strokes = [];
   background = null;
   redraw();
+  clearTimeout(timer);
+  timer = null;
   if (inFlight) inFlight.abort();
   sequence++;
   showNothing();
@@ -189,6 +203,7 @@ function usePicture(file) {
   picture.onerror = () => URL.revokeObjectURL(url);
   picture.src = url;
   clearTimeout(timer);
+  timer = null;
   send(file, file.name || "pasted.png");
 }
 
@@ -241,5 +256,6 @@ async function loadModels() {
   }
 }
 
+setPending(false);
 redraw();
 loadModels();
