@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -10,7 +11,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 
-def load(model: str, **kwargs: Any) -> Recognizer:
+def load(model: str | os.PathLike, **kwargs: Any) -> Recognizer:
     """A Recognizer for a shipped model ("letters", "digits", ...) or a run folder.
 
     `charrec.load("letters").predict("photo.png").label`; keyword arguments as in

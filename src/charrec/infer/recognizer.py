@@ -55,8 +55,8 @@ __all__ = [
 CHUNK = 1024
 # Batches smaller than this run on one thread. Splitting a few images' small convolutions
 # across cores gains little, and when the cores are busy the threads wait on each other:
-# a single letter through the letters model's VGG took 1.5 ms on one thread and 20-29 ms
-# on two on this 2-core machine under a load average of 15 (repeated runs).
+# one image through a VGG the size of recipes/letters.yaml's took 1.5 ms (median) on one
+# thread and 20-29 ms on two, on a 2-core machine under a load average of 15.
 SMALL_BATCH = 16
 
 
