@@ -324,10 +324,10 @@ def set_stroke(coverage: np.ndarray, width: float) -> np.ndarray:
     current, depth = _stroke_width(coverage)
     if width < current:
         # Erode each stroke to the width asked for (its half-width, `local`, is the deepest
-        # point near it), but never by more than half of it: hairlines stay visible.
+        # point near it); strokes already thinner, such as hairlines, are left as they are.
         erosion = (current - width) / 2
         local = ndimage.maximum_filter(depth, size=2 * math.ceil(erosion) + 1)
-        cut = np.minimum(erosion, np.maximum(local - width / 2, 0.5 * local))
+        cut = np.clip(local - width / 2, 0, erosion)
         return np.clip(depth - cut, 0, 1).astype(np.float32)
     grow = (width - current) / 2
     pad = math.ceil(grow) + 2
