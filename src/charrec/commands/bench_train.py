@@ -90,7 +90,8 @@ def bench_train(
         data_dir=data_dir,
         report=lambda text: console.print(text, highlight=False, soft_wrap=True),
     )
-    console.print(benchmark.format_table(result), highlight=False, soft_wrap=True)
+    load = result["machine"]["load_average_after"]
+    console.print(f"load average at the end: {load}", highlight=False)
     if out is not None:
         benchmark.save(result, out)
         console.print(f"saved {out}", highlight=False)
