@@ -11,6 +11,7 @@ from charrec.commands.bench_train import EPILOG as TRAIN_EPILOG
 from charrec.commands.bench_train import bench_train
 from charrec.evaluate.realistic.command import EPILOG as REALISTIC_EPILOG
 from charrec.evaluate.realistic.command import bench_realistic
+from charrec.infer.benchmark import bench_infer
 from charrec.serve.loadtest import bench_serve
 
 app = typer.Typer(
@@ -19,4 +20,5 @@ app = typer.Typer(
 )
 app.command("train", epilog=TRAIN_EPILOG)(bench_train)
 app.command("serve")(bench_serve)
+app.command("infer")(bench_infer)
 app.command("realistic", epilog=REALISTIC_EPILOG)(bench_realistic)
