@@ -209,16 +209,25 @@ def time_to_target(
     reached: dict[str, float | None] = {}
     for target in targets:
         hit = next((r for r in tracker.rows if r["test_accuracy"] >= target), None)
-        reached[f"{100 * target:.1f}%"] = hit["train_time"] if hit else None
+        reached[percent(target)] = hit["train_time"] if hit else None
     return {
         "recipe": str(recipe),
         "model": config.model.name,
         "epochs": len(tracker.rows),
         "train_time": result.metrics["train_time"],
         "test_accuracy": tracker.rows[-1]["test_accuracy"],
+        # The loop's own score of the final model (the same unless early stopping restored
+        # an earlier epoch).
+        "final_test_accuracy": (result.metrics["test"] or {}).get("accuracy"),
         "time_to_target": reached,
         "curve": tracker.rows,
     }
+
+
+def percent(fraction: float) -> str:
+    """0.995 -> "99.5%", 0.99 -> "99.0%"."""
+    text = f"{round(100 * fraction, 4):g}"
+    return f"{text}{'' if '.' in text else '.0'}%"
 
 
 def _splits(name: str) -> tuple[str, ...]:
