@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from charrec.cli import main
-from charrec.train import TrainConfig
-from charrec.train import benchmark
+from charrec.train import TrainConfig, benchmark
 
 pytestmark = pytest.mark.realdata
 
