@@ -77,4 +77,12 @@ def app_from_environment() -> FastAPI:
     if not raw:
         raise ConfigError(f"{SETTINGS_ENV} is not set: start the server with charrec serve")
     settings = json.loads(raw)
+    set_threads(settings.pop("threads", 1))
     return create_app(settings.pop("models"), **settings)
+
+
+def set_threads(threads: int) -> None:
+    """PyTorch's threads in this process (the server's, not a library default to override)."""
+    import torch
+
+    torch.set_num_threads(threads)

@@ -47,7 +47,14 @@ class LoadResult:
     error_kinds: dict[str, int] = field(default_factory=dict)
     # CPU seconds the load generator itself used (it competes with the server).
     client_cpu_s: float = 0.0
+    # CPU seconds the server's processes used during the load (None: not measured, e.g.
+    # with --url), and per successful request: what the server costs, whatever else runs.
+    server_cpu_s: float | None = None
+    server_cpu_ms_per_request: float | None = None
     image_bytes: int = 0
+    # The machine's load average (1 min) before and after: other work on the same cores.
+    load_before: float | None = None
+    load_after: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -160,10 +167,50 @@ async def _drive(url: str, body: bytes, duration: float, concurrency: int) -> Lo
     )
 
 
-def run_load(url: str, body: bytes, duration: float = 10.0, concurrency: int = 16) -> LoadResult:
-    """Drive POST /v1/predict at `url` with `concurrency` clients for `duration` seconds."""
+def run_load(
+    url: str,
+    body: bytes,
+    duration: float = 10.0,
+    concurrency: int = 16,
+    server_pid: int | None = None,
+) -> LoadResult:
+    """Drive POST /v1/predict at `url` with `concurrency` clients for `duration` seconds.
+
+    With `server_pid`, the CPU time of that process and its children is measured too.
+    """
     _check_answer(url, body)
-    return asyncio.run(_drive(url, body, duration, concurrency))
+    load_before = _load_average()
+    cpu_before = process_tree_cpu(server_pid) if server_pid else None
+    result = asyncio.run(_drive(url, body, duration, concurrency))
+    if cpu_before is not None and server_pid:
+        used = process_tree_cpu(server_pid) - cpu_before
+        result.server_cpu_s = round(used, 2)
+        if result.ok:
+            result.server_cpu_ms_per_request = round(1000 * used / result.ok, 2)
+    result.load_before, result.load_after = load_before, _load_average()
+    return result
+
+
+def _load_average() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children, from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the name: state, ppid, ... utime is field 14 and stime 15 of the whole line.
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def _check_answer(url: str, body: bytes) -> None:
@@ -189,7 +236,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_server(model: str, port: int | None = None, extra: tuple[str, ...] = ()):
-    """`charrec serve` in a subprocess on 127.0.0.1; yields its URL once /healthz answers."""
+    """`charrec serve` in a subprocess on 127.0.0.1; yields (URL, pid) once /healthz answers."""
     port = port or free_port()
     command = [sys.executable, "-m", "charrec", "serve", "--model", model, "--port", str(port)]
     command += ["--no-access-log", *extra]
@@ -199,7 +246,7 @@ def running_server(model: str, port: int | None = None, extra: tuple[str, ...] =
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         try:
@@ -238,7 +285,10 @@ def bench_serve(
         Path | None,
         typer.Option(help="Send this picture (default: a drawn letter L, 128×128 PNG)."),
     ] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes of the started server.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes of the started server (default: one per core)."),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Load test: concurrent clients POST one character PNG to /v1/predict for a while.
@@ -257,21 +307,32 @@ def bench_serve(
     if url is not None:
         result = run_load(url, body, duration, concurrency)
     else:
-        with running_server(model, extra=("--workers", str(workers))) as started:
-            result = run_load(started, body, duration, concurrency)
+        workers = workers or os.cpu_count() or 1
+        with running_server(model, extra=("--workers", str(workers))) as (started, pid):
+            result = run_load(started, body, duration, concurrency, server_pid=pid)
     console = Console()
     if json_out:
-        console.print_json(json.dumps(result.to_dict()))
+        console.print_json(json.dumps({**result.to_dict(), "workers": workers}))
         return
     lat = result.latency_ms
     console.print(
         f"{result.requests:,} requests in {result.duration_s} s from {concurrency} clients "
-        f"({result.image_bytes:,}-byte PNG) to {result.url}\n"
+        f"({result.image_bytes:,}-byte PNG) to {result.url}"
+        + (f" ({workers} workers)" if url is None else "")
+        + "\n"
         f"throughput {result.requests_per_s} requests/s; latency p50 {lat['p50']} ms, "
         f"p90 {lat['p90']} ms, p99 {lat['p99']} ms, max {lat['max']} ms\n"
         f"errors {result.errors}"
         + (f" {result.error_kinds}" if result.errors else "")
-        + f"; the load generator used {result.client_cpu_s} CPU s",
+        + f"; the load generator used {result.client_cpu_s} CPU s"
+        + (
+            f", the server {result.server_cpu_s} CPU s "
+            f"({result.server_cpu_ms_per_request} ms a request)"
+            if result.server_cpu_s is not None
+            else ""
+        )
+        + f"\nload average (1 min) before {result.load_before}, after {result.load_after} "
+        f"on {os.cpu_count()} cores",
         highlight=False,
         soft_wrap=True,
     )
