@@ -7,6 +7,7 @@ loses accuracy on users' kind of pictures fails here.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import string
@@ -31,7 +32,7 @@ from charrec.evaluate.realistic import (
     write_realistic_report,
 )
 from charrec.evaluate.realistic.evaluation import BLANK, keeps_case
-from charrec.evaluate.realistic.scene import draw_scene, set_stroke
+from charrec.evaluate.realistic.scene import Scene, compose, draw_scene, encode, set_stroke
 from charrec.infer.imageio import BlankImageError
 from charrec.infer.preprocess import preprocess
 from charrec.infer.pretrained import list_pretrained
@@ -273,3 +274,67 @@ def test_shipped_model_accuracy_floor(fonts, name: str) -> None:
         f"{name}: {accuracy:.3f} on the realistic set, floor {floor} (measured {measured}); "
         f"per condition: {by_condition}"
     )
+
+
+# ------------------------------------------------------------------ preprocessing on them
+
+
+def _seen_and_clean(font, char: str, **changes) -> tuple[np.ndarray, np.ndarray]:
+    """What the model sees of a picture drawn under `changes`, and of the same character
+    drawn plainly (same size, place, tilt and pen; black on white, nothing else)."""
+    base = Scene(
+        canvas=(160, 160),
+        height=0.6,
+        centre=(0.5, 0.5),
+        angle=0.0,
+        stroke=None,
+        ink=(0.1, 0.1, 0.1),
+        paper=(0.95, 0.95, 0.95),
+    )
+    scene = dataclasses.replace(base, **changes)
+    plain = dataclasses.replace(
+        scene,
+        ink=(0.0,) * 3,
+        paper=(1.0,) * 3,
+        texture=0.0,
+        grain=0.0,
+        ruled=False,
+        light=1.0,
+        shadow=1.0,
+        blur=0.0,
+        noise=0.0,
+        specks=0,
+        format="png",
+    )
+    rng = np.random.default_rng(5)
+    seen = preprocess(encode(compose(char, font, scene, rng), scene)).image
+    clean = preprocess(encode(compose(char, font, plain, rng), plain)).image
+    return seen, clean
+
+
+@pytest.mark.parametrize(
+    ("char", "font_name", "changes"),
+    [
+        # The rules of lined paper, one touching the letter: not part of it.
+        ("l", "dkg", {"ruled": True, "canvas": (138, 115), "height": 0.54}),
+        ("t", "dkg", {"ruled": True, "canvas": (240, 195), "height": 0.5}),
+        # A fat marker's blot is ink, not a patch of shadow to be evened out.
+        ("Q", "bwht-create", {"stroke": 34.0, "canvas": (253, 272), "height": 0.54}),
+        # Chalk grains: one stroke, not a cloud of specks.
+        (
+            "g",
+            "dkg",
+            {"ink": (0.9,) * 3, "paper": (0.15, 0.18, 0.16), "grain": 0.45, "texture": 0.08},
+        ),
+        # A hard shadow across the page: its edge is not a stroke.
+        ("F", "dkg", {"shadow": 0.5, "light": 0.6, "canvas": (400, 300), "height": 0.3}),
+    ],
+)
+def test_preprocessing_undoes_the_condition(
+    fonts, char: str, font_name: str, changes: dict
+) -> None:
+    # The font each case failed with before preprocessing handled it, else any.
+    able = [f for f in fonts if f.draws(char)]
+    font = next((f for f in able if f.name == font_name), able[0])
+    seen, clean = _seen_and_clean(font, char, **changes)
+    assert correlation(seen, clean) > 0.85
