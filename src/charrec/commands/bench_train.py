@@ -15,7 +15,7 @@ EPILOG = """\
 
     charrec bench train --out bench-train.json
 
-  Only two models, fp32 only, no recipes (a minute or so):
+  Only two models, fp32 only, no recipes:
 
     charrec bench train --models keras-convnet,vgg --fp32-only --no-recipes
 
