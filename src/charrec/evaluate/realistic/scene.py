@@ -346,11 +346,15 @@ def _field(rng: np.random.Generator, shape: tuple[int, int], cell: float) -> np.
 
 
 def _lighting(rng: np.random.Generator, scene: Scene, shape: tuple[int, int]) -> np.ndarray:
-    """Multiplicative light: a linear falloff to `light`, and a soft-edged shadow."""
+    """Multiplicative light: a linear falloff to `light`, and a soft-edged shadow.
+
+    Light varies slowly, so it is computed on a grid 4 pixels apart and interpolated.
+    """
     height, width = shape
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    x, y = x / max(width - 1, 1), y / max(height - 1, 1)
-    light = np.ones(shape, dtype=np.float32)
+    rows, cols = math.ceil(height / 4) + 1, math.ceil(width / 4) + 1
+    y, x = np.mgrid[0:rows, 0:cols].astype(np.float32)
+    x, y = x / max(cols - 1, 1), y / max(rows - 1, 1)
+    light = np.ones((rows, cols), dtype=np.float32)
     if scene.light < 1:
         theta = rng.uniform(0, 2 * math.pi)
         ramp = (x - 0.5) * math.cos(theta) + (y - 0.5) * math.sin(theta)
@@ -364,7 +368,8 @@ def _lighting(rng: np.random.Generator, scene: Scene, shape: tuple[int, int]) ->
         softness = rng.uniform(0.01, 0.05)
         inside = 1 / (1 + np.exp(-signed / softness))
         light *= 1 - (1 - scene.shadow) * inside
-    return light
+    image = Image.fromarray(light, mode="F").resize((width, height), Image.Resampling.BILINEAR)
+    return np.asarray(image, dtype=np.float32)
 
 
 def compose(char: str, font: Font, scene: Scene, rng: np.random.Generator) -> np.ndarray:
@@ -388,12 +393,11 @@ def compose(char: str, font: Font, scene: Scene, rng: np.random.Generator) -> np
     gh, gw = coverage.shape
     left = min(max(round(scene.centre[0] * width - gw / 2), 1), width - gw - 1)
     top = min(max(round(scene.centre[1] * height - gh / 2), 1), height - gh - 1)
-    ink = np.zeros((height, width), dtype=np.float32)
-    ink[top : top + gh, left : left + gw] = np.clip(coverage, 0, 1)
+    ink = np.clip(coverage, 0, 1)[..., None]
     if scene.grain:
         # Chalk leaves the board showing through in small grains along the stroke.
-        grains = _field(rng, (height, width), max(1.5, 0.012 * gh))
-        ink *= np.clip(1 - scene.grain * (1 + grains), 0, 1)
+        grains = _field(rng, (gh, gw), max(1.5, 0.012 * gh))
+        ink *= np.clip(1 - scene.grain * (1 + grains), 0, 1)[..., None]
     # A gray scene is drawn in one channel (and saved gray, as a scanner's gray mode).
     channels = 1 if _is_gray(scene) else 3
     paper = np.empty((height, width, channels), dtype=np.float32)
@@ -405,7 +409,10 @@ def compose(char: str, font: Font, scene: Scene, rng: np.random.Generator) -> np
     if scene.ruled:
         _rule(paper, top + gh, gh, rng)
     colour = np.asarray(scene.ink[:channels], np.float32)
-    picture = paper * (1 - ink[..., None]) + colour * ink[..., None]
+    # Ink laid on the paper within the glyph's box (outside it, there is none).
+    picture = paper
+    box = picture[top : top + gh, left : left + gw]
+    box[:] = box * (1 - ink) + colour * ink
     if scene.specks:
         _specks(picture, scene.specks, colour, rng)
     if scene.light < 1 or scene.shadow < 1:
