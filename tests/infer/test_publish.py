@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -129,3 +130,10 @@ def test_bad_name_and_bad_run_are_user_errors(tiny_run: Path, tmp_path: Path, ca
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "not found" in err and len(err.splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(tiny_run, unfinished)
+    (unfinished / "metrics.json").unlink()
+    with pytest.raises(CharrecError, match="has not finished"):
+        publish(unfinished, "x", dest=tmp_path / "models")
+    assert not (tmp_path / "models").exists()

@@ -89,6 +89,12 @@ def publish(
         )
     run = RunFolder(run_dir)
     _, meta = load_run(run.path)  # a run folder with a loadable checkpoint, or a clear error
+    if not run.metrics.is_file():
+        # Training writes metrics.json last: without it the weights are of an unfinished run.
+        raise CharrecError(
+            f"{run.path} holds no metrics.json: its training has not finished; "
+            f"finish it with charrec train --resume {run.path}"
+        )
     recipe_path = _recipe_for(name, recipe)
     if recipe_path is not None:
         _check_recipe(recipe_path, run)
