@@ -54,8 +54,9 @@ def test_timing_helpers_count_calls_and_order_percentiles() -> None:
     calls = []
     times = time_calls(lambda: calls.append(1), repeat=7, warmup=3)
     assert len(times) == 7 and len(calls) == 10
-    stats = percentiles_ms([0.001, 0.002, 0.003, 0.010])
+    stats = percentiles_ms([0.001, 0.002, 0.003, 0.010], cpu=[0.001, 0.001, 0.002, 0.002])
     assert stats["min"] == pytest.approx(1.0)
+    assert stats["cpu_p50"] == pytest.approx(1.5)
     assert stats["min"] <= stats["p50"] <= stats["p90"] <= 10.0
 
 
@@ -86,6 +87,7 @@ def test_bench_infer_measures_both_backends(
         assert set(measured["latency_ms"]) == set(PICTURES)
         for stats in measured["latency_ms"].values():
             assert 0 < stats["min"] <= stats["p50"] <= stats["p90"]
+            assert stats["cpu_p50"] > 0
         rate = measured["images_per_second"]["32"]
         expected = rate * result["flops_per_image"] / result["peak_flops"]
         assert measured["fraction_of_peak"] == pytest.approx(expected)

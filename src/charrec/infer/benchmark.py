@@ -3,17 +3,19 @@
 `charrec bench infer [--model letters] [--repeat N]` measures, for one model:
 
 - end-to-end latency of one picture, file on disk → Prediction (decode, preprocess,
-  model, ranking), p50 and p90 over `repeat` calls after a warm-up, for a 128×128 PNG
+  model, ranking), p50 and p90 over `repeat` calls after a warm-up (and the CPU time's
+  p50, which other processes on the cores do not inflate as much), for a 128×128 PNG
   drawing and a 1-megapixel JPEG photo that `pictures()` writes (a handwriting font if
   one is installed, else pen strokes; the photo has shadowed, noisy, slightly blurred,
   tinted paper);
 - batch throughput of the model alone: images/s for batches of 28×28 uint8 images
-  (`Recognizer.predict_arrays`: normalisation, forward pass, softmax), best of `repeat`;
+  (`Recognizer.predict_arrays`: normalisation, forward pass, softmax), the best of
+  `repeat` calls (at most BATCH_REPEAT);
 - the model's FLOPs per image (`torch.utils.flop_counter.FlopCounterMode`: convolutions
   and matrix products, one multiply-add counted as 2 FLOPs; element-wise layers, pooling
   and batch norm are not counted);
 - this machine's fp32 matrix-multiply peak: the best of several large sgemms in PyTorch
-  with all its threads;
+  with all its threads, measured before, between and after the backends;
 - the fraction of that peak the batch throughput reaches: images/s × FLOPs per image / peak.
 
 Times are wall-clock, so other processes on the machine slow them down; rerun on a quiet
@@ -106,22 +108,37 @@ def pictures(folder: Path) -> dict[str, Path]:
     return paths
 
 
-def time_calls(call: Callable[[], object], repeat: int, warmup: int = WARMUP) -> list[float]:
-    """Seconds taken by each of `repeat` calls, after `warmup` untimed ones."""
+def timed_calls(
+    call: Callable[[], object], repeat: int, warmup: int = WARMUP
+) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU seconds (all threads of this process) of each of `repeat` calls.
+
+    `warmup` untimed calls come first. On a busy machine the CPU time stays close to what
+    the call costs on a quiet one, while the wall-clock time grows with the waiting.
+    """
     for _ in range(warmup):
         call()
-    times = []
+    wall, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         call()
-        times.append(time.perf_counter() - start)
-    return times
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return wall, cpu
 
 
-def percentiles_ms(times: Sequence[float]) -> dict[str, float]:
-    """p50, p90 and the fastest of some timings, in milliseconds."""
+def time_calls(call: Callable[[], object], repeat: int, warmup: int = WARMUP) -> list[float]:
+    """Wall-clock seconds taken by each of `repeat` calls, after `warmup` untimed ones."""
+    return timed_calls(call, repeat, warmup)[0]
+
+
+def percentiles_ms(times: Sequence[float], cpu: Sequence[float] = ()) -> dict[str, float]:
+    """p50, p90 and the fastest of some timings in milliseconds; and the CPU time's p50."""
     p50, p90, fastest = np.percentile(np.asarray(times) * 1e3, [50, 90, 0])
-    return {"p50": float(p50), "p90": float(p90), "min": float(fastest)}
+    stats = {"p50": float(p50), "p90": float(p90), "min": float(fastest)}
+    if len(cpu):
+        stats["cpu_p50"] = float(np.median(cpu) * 1e3)
+    return stats
 
 
 def flops_per_image(model: torch.nn.Module, input_size: tuple[int, int] = (28, 28)) -> int:
@@ -162,8 +179,8 @@ def measure_backend(
     result = BackendResult(backend)
     batch_repeat = min(repeat, BATCH_REPEAT)
     for label, path in paths.items():
-        times = time_calls(lambda path=path: recognizer.predict(path), repeat)
-        result.latency[label] = percentiles_ms(times)
+        wall, cpu = timed_calls(lambda path=path: recognizer.predict(path), repeat)
+        result.latency[label] = percentiles_ms(wall, cpu)
     for size in batches:
         images = batch_images(size)
         times = time_calls(lambda images=images: recognizer.predict_arrays(images), batch_repeat, 2)
@@ -262,13 +279,12 @@ def print_report(bench: InferBenchmark, load: tuple[float, float], console: Cons
     )
     latency = Table(title="End-to-end latency, file on disk → answer (ms)")
     latency.add_column("backend")
+    stats = {"p50": "p50", "p90": "p90", "min": "min", "cpu_p50": "CPU p50"}
     for label in PICTURES:
-        for stat in ("p50", "p90", "min"):
+        for stat in stats.values():
             latency.add_column(f"{label} {stat}", justify="right")
     for r in bench.results:
-        cells = [
-            f"{r.latency[label][stat]:.2f}" for label in PICTURES for stat in ("p50", "p90", "min")
-        ]
+        cells = [f"{r.latency[label][stat]:.2f}" for label in PICTURES for stat in stats]
         latency.add_row(r.backend, *cells)
     console.print(latency)
     sizes = sorted({size for r in bench.results for size in r.throughput})
@@ -321,7 +337,8 @@ def bench_infer(
     file → answer for each with the PyTorch and the ONNX Runtime backend (p50, p90),
     then batches of 28×28 images through the model alone, and compares that with the
     machine's fp32 matrix-multiply peak. Run it on a quiet machine; the load average
-    before and after is printed with the numbers.
+    before and after is printed with the numbers, and the CPU time per picture, which
+    stays near the quiet machine's latency when other processes share the cores.
     """
     load_before = os.getloadavg()[0]
     bench = run_benchmark(model, repeat=repeat, batches=batch, backends=backend)
