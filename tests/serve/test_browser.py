@@ -170,3 +170,25 @@ def test_uploading_a_non_image_says_so(page, tmp_path: Path):
     _settled(page)
     assert page.locator("#answer").inner_text() == "?"
     assert "not an image" in page.locator("#status").inner_text()
+
+
+def test_pasting_a_picture_shows_its_letter(page):
+    import base64
+    import io
+
+    from infer.infer_images import render_pen
+
+    buffer = io.BytesIO()
+    Image.fromarray(render_pen(40, strokes=T_STROKES)).save(buffer, format="PNG")
+    page.evaluate(
+        """(data) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], "pasted.png", { type: "image/png" }));
+            document.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer }));
+        }""",
+        base64.b64encode(buffer.getvalue()).decode("ascii"),
+    )
+    _settled(page)
+    answer, top = _shown(page)
+    assert answer == "T", f"the page shows {answer!r} (top: {top})"
