@@ -279,13 +279,13 @@ def print_report(bench: InferBenchmark, load: tuple[float, float], console: Cons
     )
     latency = Table(title="End-to-end latency, file on disk → answer (ms)")
     latency.add_column("backend")
-    stats = {"p50": "p50", "p90": "p90", "min": "min", "cpu_p50": "CPU p50"}
-    for label in PICTURES:
-        for stat in stats.values():
-            latency.add_column(f"{label} {stat}", justify="right")
+    latency.add_column("picture")
+    stats = {"p50": "p50", "p90": "p90", "min": "min", "cpu_p50": "CPU time p50"}
+    for heading in stats.values():
+        latency.add_column(heading, justify="right")
     for r in bench.results:
-        cells = [f"{r.latency[label][stat]:.2f}" for label in PICTURES for stat in stats]
-        latency.add_row(r.backend, *cells)
+        for label in PICTURES:
+            latency.add_row(r.backend, label, *(f"{r.latency[label][s]:.2f}" for s in stats))
     console.print(latency)
     sizes = sorted({size for r in bench.results for size in r.throughput})
     throughput = Table(title="Batch throughput, model only (images/s)")
