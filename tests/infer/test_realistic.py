@@ -238,6 +238,7 @@ def test_command_on_a_run_folder(fonts, real_data_dir: Path, tmp_path: Path) -> 
     [
         (["--per-class", "0"], "--per-class must be at least 1"),
         (["--save-images"], "--save-images needs --out"),
+        (["--out", "pyproject.toml"], "is a file, not a folder"),
         (["--model", "no-such-model"], "unknown model"),
         (["--model", "letters", "--condition", "fog"], "unknown condition"),
     ],

@@ -58,6 +58,8 @@ def bench_realistic(
         raise ConfigError(f"--per-class must be at least 1, got {per_class}")
     if save_images and out is None:
         raise ConfigError("--save-images needs --out, the folder to save the pictures in")
+    if out is not None and out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: is a file, not a folder")
     recognizer = load(model)
     console = Console()
     with Progress(console=console, transient=True) as progress:
