@@ -18,7 +18,7 @@ way that matters to a network (polarity, lighting, noise, size, position, pen), 
    guess) when ink and paper differ by less than `min_contrast` or by less than five
    times the paper's noise, or when nothing bigger than a speck (3% of the picture) is left.
 5. Specks and borders: the faint printed rules of lined or squared paper are removed
-   (straight runs across most of the picture, fainter than the pen); then connected
+   (straight runs across nearly the whole picture, fainter than the pen); then connected
    components, parts less than two pixels apart counting as one (chalk and dry pens
    break strokes into grains); the biggest is the character, and only
    components near it of at least `speck_fraction` of its size are kept (the dot of i/j,
@@ -362,6 +362,9 @@ def _dark_ink(gray: np.ndarray) -> bool:
     border is even, the paper is the border's level (this holds for a fat character that
     covers most of the picture); otherwise (shadows, vignetting) it is a coarse local
     median, which is paper wherever the ink covers less than half of a neighbourhood.
+    Two neighbourhoods are tried, 3×3 and 5×5 blocks: the small one follows the light
+    closely but a fat character fills it, the big one the reverse. Unless the small one's
+    verdict is clear (one mass three times the other), the clearer verdict decides.
     """
     height, width = gray.shape
     band = max(1, round(0.03 * max(height, width)))
@@ -370,21 +373,32 @@ def _dark_ink(gray: np.ndarray) -> bool:
     )
     low, paper, high = _quantiles(border, (0.1, 0.5, 0.9))
     if high - low < 0.15:
-        background = np.float32(paper)
+        darker, lighter = _ink_masses(gray, np.float32(paper))
     elif min(gray.shape) >= 16:
         grid, block = _block_stat(gray, 8, 50)
-        background = _upsample(
-            ndimage.median_filter(grid, size=5, mode="nearest"), gray.shape, block
-        )
+        verdicts = []
+        for size in (3, 5):
+            median = ndimage.median_filter(grid, size=size, mode="nearest")
+            darker, lighter = _ink_masses(gray, _upsample(median, gray.shape, block))
+            clarity = abs(math.log((darker + 1) / (lighter + 1)))
+            verdicts.append((clarity, darker, lighter))
+            if clarity > math.log(3):
+                break
+        _, darker, lighter = max(verdicts)
     else:
-        background = np.float32(_quantiles(gray, (0.5,))[0])
+        darker, lighter = _ink_masses(gray, np.float32(_quantiles(gray, (0.5,))[0]))
+    return darker >= lighter
+
+
+def _ink_masses(gray: np.ndarray, background: np.ndarray | np.float32) -> tuple[float, float]:
+    """The masses of deviations darker and lighter than the paper, beyond its noise."""
     deviation = gray - background
     sample = deviation[::2, ::2]
     noise = 1.4826 * _quantiles(np.abs(sample - _quantiles(sample, (0.5,))[0]), (0.5,))[0]
     margin = max(0.03, 3 * noise)
     darker = float(np.clip(-deviation - margin, 0, None).sum())
     lighter = float(np.clip(deviation - margin, 0, None).sum())
-    return darker >= lighter
+    return darker, lighter
 
 
 def _ink_map(paper: np.ndarray) -> np.ndarray:
@@ -470,14 +484,14 @@ def _grown(mask: np.ndarray) -> np.ndarray:
 def _without_rules(mask: np.ndarray, ink: np.ndarray) -> np.ndarray:
     """The mask without the printed rules of lined or squared paper.
 
-    A rule is a straight horizontal or vertical run of ink across most of the picture
-    (90% covered over 60% of its width or height) that is fainter than the pen: only its
+    A rule is a straight horizontal or vertical run of ink across nearly the whole picture
+    (90% covered over 85% of its width or height) that is fainter than the pen: only its
     faint pixels go, so a stroke that crosses a rule stays whole.
     """
     lines = np.zeros_like(mask)
     dense = mask.astype(np.float32)
     for axis in (0, 1):
-        span = max(3, round(0.6 * mask.shape[axis]))
+        span = max(3, round(0.85 * mask.shape[axis]))
         # Cheap first: no row (column) holds that much ink, so none holds a rule.
         if mask.sum(axis=axis).max() < 0.9 * span:
             continue
