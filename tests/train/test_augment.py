@@ -247,6 +247,29 @@ def test_elastic_distortion_keeps_the_ink_mass_and_changes_the_image() -> None:
     assert not torch.allclose(out[0], out[1])
 
 
+def test_thickness_broadens_and_thins_the_pen_in_place() -> None:
+    image = _glyph_f()
+    pen = Augmenter(AugmentConfig(thickness=1.0))
+    wider = pen.apply(image, AugmentParams(thickness=torch.tensor([1.0])))
+    finer = pen.apply(image, AugmentParams(thickness=torch.tensor([-0.5])))
+    same = pen.apply(image, AugmentParams(thickness=torch.tensor([0.0])))
+    assert torch.equal(same, image)
+    # A full dilation adds a one-pixel rim; half an erosion dims the strokes' edges.
+    assert wider.sum() > 1.5 * image.sum()
+    assert 0.5 * image.sum() < finer.sum() < image.sum()
+    assert (wider >= image).all() and (finer <= image).all()
+    # The pen changes, the place hardly does (the F is lopsided, so its mass moves a little).
+    for out in (wider, finer):
+        assert _moments(out[0, 0])[:2] == pytest.approx(_moments(image[0, 0])[:2], abs=0.5)
+
+
+def test_random_thickness_stays_within_the_configured_range() -> None:
+    params = Augmenter(AugmentConfig(thickness=0.4), _gen()).sample(2000, 28, 28)
+    assert params.thickness is not None
+    assert params.thickness.abs().max() <= 0.4
+    assert params.thickness.min() < -0.3 and params.thickness.max() > 0.3
+
+
 def test_elastic_field_has_the_statistics_of_smoothed_uniform_noise() -> None:
     """The low-rank draw matches Simard's G·U·Gᵀ field in variance at every pixel."""
     sigma, alpha, n = 4.0, 34.0, 3000
@@ -366,6 +389,8 @@ def test_config_round_trips_through_plain_values() -> None:
         ("erasing_area", 0.1),
         ("erasing_ratio", (0.01, 1.0)),
         ("erasing_ratio", (1.0, 50.0)),
+        ("thickness", -0.5),
+        ("thickness", 1.5),
     ],
 )
 def test_bad_values_name_the_option(field: str, value: object) -> None:
