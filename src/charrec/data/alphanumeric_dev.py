@@ -18,32 +18,21 @@ from charrec.data.classes import EMNIST_CLASSES
 from charrec.data.dedup import drop_duplicates, drop_overlap
 from charrec.data.imageset import ImageSet
 from charrec.data.letters_dev import FILES as LETTERS_DEV_FILES
-from charrec.data.registry import DatasetSpec, read_idx_pair, register
+from charrec.data.letters_dev import read_part
+from charrec.data.registry import DatasetSpec, register
 from charrec.data.splits import stratified_split_indices
 
 TEST_FRACTION = 0.2
 SEED = 0
 
 
-def _read(spec: DatasetSpec, data_dir: Path, key: str, classes: tuple[str, ...], offset: int):
-    images_file, labels_file = LETTERS_DEV_FILES[key]
-    return read_idx_pair(
-        spec.path(data_dir, images_file),
-        spec.path(data_dir, labels_file),
-        classes,
-        key,
-        transposed=True,
-        label_offset=offset,
-    )
-
-
 def _load(spec: DatasetSpec, data_dir: Path, split: str) -> ImageSet:
-    byclass = _read(spec, data_dir, "byclass-test", EMNIST_CLASSES["byclass"], 0)
+    byclass = read_part(spec, data_dir, "byclass-test", EMNIST_CLASSES["byclass"], 0)
     pool = drop_duplicates(byclass)
     train_index, test_index = stratified_split_indices(pool.labels, TEST_FRACTION, SEED)
     if split == "test":
         return pool.subset(test_index, name="alphanumeric-dev:test")
-    letters_test = _read(spec, data_dir, "letters-test-partial", EMNIST_CLASSES["letters"], 1)
+    letters_test = read_part(spec, data_dir, "letters-test-partial", EMNIST_CLASSES["letters"], 1)
     train = pool.subset(train_index, name="alphanumeric-dev:train")
     return drop_overlap(train, letters_test)
 

@@ -28,7 +28,10 @@ FILES = {
 }
 
 
-def _read(spec: DatasetSpec, data_dir: Path, key: str, classes: tuple[str, ...], offset: int):
+def read_part(
+    spec: DatasetSpec, data_dir: Path, key: str, classes: tuple[str, ...], offset: int
+) -> ImageSet:
+    """One of FILES (EMNIST IDX, stored transposed) with labels shifted down by offset."""
     images_file, labels_file = FILES[key]
     return read_idx_pair(
         spec.path(data_dir, images_file),
@@ -42,14 +45,15 @@ def _read(spec: DatasetSpec, data_dir: Path, key: str, classes: tuple[str, ...],
 
 def _load(spec: DatasetSpec, data_dir: Path, split: str) -> ImageSet:
     letters = EMNIST_CLASSES["letters"]
-    test = _read(spec, data_dir, "letters-test-partial", letters, 1).with_name("letters-dev:test")
+    test = read_part(spec, data_dir, "letters-test-partial", letters, 1)
+    test = test.with_name("letters-dev:test")
     if split == "test":
         return test
-    byclass = _read(spec, data_dir, "byclass-test", EMNIST_CLASSES["byclass"], 0)
+    byclass = read_part(spec, data_dir, "byclass-test", EMNIST_CLASSES["byclass"], 0)
     pool = concat(
         [
             merge_case(byclass.classes).apply(byclass),
-            _read(spec, data_dir, "letters-train-partial", letters, 1),
+            read_part(spec, data_dir, "letters-train-partial", letters, 1),
         ],
         name="letters-dev:train",
     )
