@@ -325,9 +325,19 @@ def _quantiles(values: np.ndarray, fractions: tuple[float, ...]) -> list[float]:
 
 def _extend(grid: np.ndarray) -> np.ndarray:
     """The grid with one more cell on each side, continuing its slope."""
-    if min(grid.shape) >= 2:
-        return np.pad(grid, 1, mode="reflect", reflect_type="odd")
-    return np.pad(grid, 1, mode="edge")
+    if min(grid.shape) < 2:
+        return np.pad(grid, 1, mode="edge")
+    # Odd reflection, rows then columns, by hand: np.pad costs more than this on small grids.
+    height, width = grid.shape
+    tall = np.empty((height + 2, width), dtype=grid.dtype)
+    tall[1:-1] = grid
+    tall[0] = 2 * grid[0] - grid[1]
+    tall[-1] = 2 * grid[-1] - grid[-2]
+    out = np.empty((height + 2, width + 2), dtype=grid.dtype)
+    out[:, 1:-1] = tall
+    out[:, 0] = 2 * tall[:, 0] - tall[:, 1]
+    out[:, -1] = 2 * tall[:, -1] - tall[:, -2]
+    return out
 
 
 def _upsample(grid: np.ndarray, shape: tuple[int, int], block: int) -> np.ndarray:
@@ -343,6 +353,26 @@ def _upsample(grid: np.ndarray, shape: tuple[int, int], block: int) -> np.ndarra
         (width, height), Image.Resampling.BILINEAR, box=box
     )
     return np.asarray(resized, dtype=np.float32)
+
+
+def _closing(grid: np.ndarray, size: int) -> np.ndarray:
+    """Grey closing (maximum then minimum over size×size, edges mirrored as scipy's
+    "reflect" does) of a small grid, by shifted maxima: scipy's overhead is most of its
+    cost at this size."""
+    return _rank_filter(_rank_filter(grid, size, np.maximum), size, np.minimum)
+
+
+def _rank_filter(grid: np.ndarray, size: int, pick: np.ufunc) -> np.ndarray:
+    """The maximum or minimum (`pick`) over size×size windows, edges mirrored."""
+    half = size // 2
+    for axis in (0, 1):
+        grid = np.moveaxis(grid, axis, 0)
+        mirrored = np.concatenate([grid[half - 1 :: -1], grid, grid[: -half - 1 : -1]])
+        out = pick(mirrored[: len(grid)], mirrored[1 : len(grid) + 1])
+        for shift in range(2, size):
+            pick(out, mirrored[shift : shift + len(grid)], out=out)
+        grid = np.moveaxis(out, 0, axis)
+    return grid
 
 
 def _block_stat(image: np.ndarray, grid: int, percentile: float) -> tuple[np.ndarray, int]:
@@ -417,7 +447,7 @@ def _ink_map(paper: np.ndarray) -> np.ndarray:
         grid, block = _block_stat(paper, 12, 90)
         # Grey closing on a grid extended linearly, so that a ramp stays a ramp at the edges.
         # A closing over 5×5 blocks fills an ink blot up to 4 blocks wide (a fat marker).
-        grid = ndimage.grey_closing(_extend(_extend(grid)), size=5)[2:-2, 2:-2]
+        grid = _closing(_extend(_extend(grid)), 5)[2:-2, 2:-2]
         high = float(grid.max())
         if high - float(grid.min()) > 0.08 * high:
             coarse = np.maximum(_upsample(grid, paper.shape, block), 0.02)
@@ -525,24 +555,35 @@ def _find_character(
     # Far above the paper's noise, whatever Otsu made of a nearly empty histogram.
     mask = ink > max(threshold, paper_mean + 4 * paper_std)
     mask = _without_rules(mask, ink)
+    height, width = ink.shape
+    # Components are found within the box of all ink (a pixel wider, for the grouping):
+    # on a picture mostly paper that is a fraction of the work.
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return "the image is blank or too faint"
+    cols = np.flatnonzero(mask.any(axis=0))
+    y0, y1 = max(rows[0] - 1, 0), min(rows[-1] + 2, height)
+    x0, x1 = max(cols[0] - 1, 0), min(cols[-1] + 2, width)
+    inked = mask[y0:y1, x0:x1]
     # Parts less than two pixels apart are one part: chalk, a dry pen or a faint scan
     # break a stroke into grains, which alone would count as specks.
-    grouped, count = ndimage.label(_grown(mask), structure=_EIGHT_CONNECTED)
-    labels = np.where(mask, grouped, 0)
-    if count == 0:
-        return "the image is blank or too faint"
+    grouped, count = ndimage.label(_grown(inked), structure=_EIGHT_CONNECTED)
+    labels = np.where(inked, grouped, 0)
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
-    height, width = ink.shape
     # Along the border: most of a component within a band 3% of the image wide.
     band = max(1, round(0.03 * max(height, width)))
     ring = np.zeros(count + 1, dtype=np.int64)
-    for strip in (
-        labels[:band],
-        labels[-band:],
-        labels[band:-band, :band],
-        labels[band:-band, -band:],
+    for top, bottom, left, right in (
+        (0, band, 0, width),
+        (height - band, height, 0, width),
+        (band, height - band, 0, band),
+        (band, height - band, width - band, width),
     ):
+        strip = labels[
+            max(top, y0) - y0 : max(min(bottom, y1) - y0, 0),
+            max(left, x0) - x0 : max(min(right, x1) - x0, 0),
+        ]
         ring += np.bincount(strip.ravel(), minlength=count + 1)
     along_border = ring > 0.3 * sizes
     candidates = sizes * ~along_border
@@ -561,12 +602,14 @@ def _find_character(
         gap_x = max(0, cols.start - main_cols.stop, main_cols.start - cols.stop)
         keep[index] = math.hypot(gap_x, gap_y) <= cfg.near * extent
     keep[main] = True
-    character = keep[labels]
-    rows = np.flatnonzero(character.any(axis=1))
-    cols = np.flatnonzero(character.any(axis=0))
+    part = keep[labels]
+    rows = np.flatnonzero(part.any(axis=1))
+    cols = np.flatnonzero(part.any(axis=0))
     # Smaller than 3% of the picture: a speck of dust, not something one can read.
     if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < max(3, 0.03 * max(height, width)):
         return "only specks of dust or noise"
+    character = np.zeros_like(mask)
+    character[y0:y1, x0:x1] = part
     level = _quantiles(ink[character], (0.9,))[0]
     return character, level, contrast
 
@@ -592,7 +635,7 @@ def _redraw(
         # interpolation reads beyond them.
         y0, x0 = max(top - 2, 0), max(left - 2, 0)
         y1, x1 = min(bottom + 2, ink.shape[0]), min(right + 2, ink.shape[1])
-        near = ndimage.binary_dilation(mask[y0:y1, x0:x1], structure=_EIGHT_CONNECTED)
+        near = _grown(mask[y0:y1, x0:x1])
         soft = np.where(near, ink[y0:y1, x0:x1], 0).astype(np.float32)
         image = Image.fromarray(soft, mode="F")
         frame = (left - x0, top - y0, right - x0, bottom - y0)
@@ -603,6 +646,14 @@ def _redraw(
     coverage = np.asarray(image.resize((out_w, out_h), Image.Resampling.BOX))
     binary = coverage >= 64
     return binary if binary.any() else coverage > 0
+
+
+def _bordered(binary: np.ndarray, width: int) -> np.ndarray:
+    """The binary image inside a border of False `width` pixels wide (np.pad, cheaper)."""
+    height, breadth = binary.shape
+    out = np.zeros((height + 2 * width, breadth + 2 * width), dtype=bool)
+    out[width : width + height, width : width + breadth] = binary
+    return out
 
 
 def _distance(binary: np.ndarray) -> np.ndarray:
@@ -643,7 +694,7 @@ def _thickened(binary: np.ndarray, layers: int) -> np.ndarray:
     2·layers - a by the other, for some a; as b ≤ 2a, every a up to 2·layers/3 is covered
     by the square dilation alone. The dilations are grown a pixel at a time.
     """
-    squares = [np.pad(binary, layers)]
+    squares = [_bordered(binary, layers)]
     for _ in range(layers):
         squares.append(_grown(squares[-1]))
     always = 2 * layers // 3
@@ -681,7 +732,7 @@ def _normalise_stroke(
     """Thicken or thin the strokes of a SOURCE_SIDE binary character into the range."""
     inner = 24 if style == "emnist" else 20
     # A margin of paper, so that depths are measured to the character's edge.
-    binary = np.pad(binary, 1)
+    binary = _bordered(binary, 1)
     width, depth = _stroke_width(binary)
     # Output pixels → source pixels, counting that the box grows or shrinks with the pen.
     low, high = (w * (SOURCE_SIDE - width) / (inner - w) for w in width_range)
