@@ -156,13 +156,14 @@ def _open_handle(source: object, name: str) -> BinaryIO:
             "give a path, bytes, a PIL image or a NumPy array"
         )
     path = Path(source)
-    if path.is_dir():
-        raise ImageError(f"{name}: is a folder, not an image")
     try:
         return open(path, "rb")  # closed by decode()
     except FileNotFoundError:
         raise ImageError(f"{name}: file not found") from None
     except OSError as exc:
+        # Asked only now: a stat before every open costs more than the rare folder.
+        if path.is_dir():
+            raise ImageError(f"{name}: is a folder, not an image") from None
         raise ImageError(f"{name}: cannot open ({exc.strerror or exc})") from None
 
 

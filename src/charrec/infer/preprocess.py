@@ -100,6 +100,9 @@ SOURCE_SIDE = 96
 # EMNIST's region of interest around the ink, in pixels at that scale.
 ROI_MARGIN = 3
 _EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
+# The 256 gray levels of Otsu's histogram in [0, 1], and their squares.
+_LEVELS = np.arange(256) / 255
+_SQUARED_LEVELS = _LEVELS**2
 
 
 @dataclass(frozen=True)
@@ -357,22 +360,26 @@ def _upsample(grid: np.ndarray, shape: tuple[int, int], block: int) -> np.ndarra
 
 def _closing(grid: np.ndarray, size: int) -> np.ndarray:
     """Grey closing (maximum then minimum over size×size, edges mirrored as scipy's
-    "reflect" does) of a small grid, by shifted maxima: scipy's overhead is most of its
-    cost at this size."""
-    return _rank_filter(_rank_filter(grid, size, np.maximum), size, np.minimum)
+    "reflect" does) of a small grid, by gathering each window: scipy's overhead is most
+    of its cost at this size."""
+    windows = _windows(*grid.shape, size)
+    widest = grid.ravel()[windows].max(axis=2)
+    return widest.ravel()[windows].min(axis=2)
 
 
-def _rank_filter(grid: np.ndarray, size: int, pick: np.ufunc) -> np.ndarray:
-    """The maximum or minimum (`pick`) over size×size windows, edges mirrored."""
+@functools.lru_cache(maxsize=64)
+def _windows(height: int, width: int, size: int) -> np.ndarray:
+    """Flat indices of each pixel's size×size window, edges mirrored (height ≥ size // 2)."""
     half = size // 2
-    for axis in (0, 1):
-        grid = np.moveaxis(grid, axis, 0)
-        mirrored = np.concatenate([grid[half - 1 :: -1], grid, grid[: -half - 1 : -1]])
-        out = pick(mirrored[: len(grid)], mirrored[1 : len(grid) + 1])
-        for shift in range(2, size):
-            pick(out, mirrored[shift : shift + len(grid)], out=out)
-        grid = np.moveaxis(out, 0, axis)
-    return grid
+
+    def mirrored(length: int) -> np.ndarray:
+        near = np.arange(length)[:, None] + np.arange(-half, half + 1)[None, :]
+        near = np.where(near < 0, -near - 1, near)
+        return np.where(near >= length, 2 * length - near - 1, near)
+
+    rows, cols = mirrored(height), mirrored(width)
+    flat = rows[:, None, :, None] * width + cols[None, :, None, :]
+    return flat.reshape(height, width, size * size)
 
 
 def _block_stat(image: np.ndarray, grid: int, percentile: float) -> tuple[np.ndarray, int]:
@@ -484,9 +491,10 @@ def _follow_edges(paper: np.ndarray, coarse: np.ndarray, block: int) -> np.ndarr
 
 def _otsu(values: np.ndarray) -> tuple[float, float, float, float]:
     """Otsu's threshold of values in [0, 1]: (threshold, paper mean, paper std, ink mean)."""
-    hist = np.bincount(np.round(values * 255).astype(np.uint8).ravel(), minlength=256)
-    hist = hist.astype(np.float64)
-    levels = np.arange(256) / 255
+    scaled = values * np.float32(255)
+    np.rint(scaled, out=scaled)
+    hist = np.bincount(scaled.astype(np.uint8).ravel(), minlength=256).astype(np.float64)
+    levels = _LEVELS
     weight0 = np.cumsum(hist)
     weight1 = weight0[-1] - weight0
     sum0 = np.cumsum(hist * levels)
@@ -496,7 +504,7 @@ def _otsu(values: np.ndarray) -> tuple[float, float, float, float]:
     k = int(np.argmax(between[:-1]))
     if between[k] <= 0:  # a single gray level: nothing to separate
         return 1.0, float(mean0[-1]), 0.0, float(mean0[-1])
-    sq0 = np.cumsum(hist * levels**2)[k]
+    sq0 = np.cumsum(hist * _SQUARED_LEVELS)[k]
     var0 = max(sq0 / max(weight0[k], 1) - mean0[k] ** 2, 0.0)
     return (k + 0.5) / 255, float(mean0[k]), math.sqrt(var0), float(mean1[k])
 
@@ -526,7 +534,7 @@ def _without_rules(mask: np.ndarray, ink: np.ndarray) -> np.ndarray:
     for axis in (0, 1):
         span = max(3, round(0.85 * mask.shape[axis]))
         # Cheap first: no row (column) holds that much ink, so none holds a rule.
-        if mask.sum(axis=axis).max() < 0.9 * span:
+        if np.count_nonzero(mask, axis=axis).max() < 0.9 * span:
             continue
         covered = ndimage.uniform_filter1d(dense, span, axis=axis, mode="constant") >= 0.9
         if covered.any():
