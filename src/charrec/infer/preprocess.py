@@ -434,8 +434,11 @@ def _ink_masses(gray: np.ndarray, background: np.ndarray | np.float32) -> tuple[
     sample = deviation[::2, ::2]
     noise = 1.4826 * _quantiles(np.abs(sample - _quantiles(sample, (0.5,))[0]), (0.5,))[0]
     margin = max(0.03, 3 * noise)
-    darker = float(np.clip(-deviation - margin, 0, None).sum())
-    lighter = float(np.clip(deviation - margin, 0, None).sum())
+    beyond = np.negative(deviation)
+    beyond -= margin
+    darker = float(np.maximum(beyond, 0, out=beyond).sum())
+    np.subtract(deviation, margin, out=beyond)
+    lighter = float(np.maximum(beyond, 0, out=beyond).sum())
     return darker, lighter
 
 
@@ -463,7 +466,9 @@ def _ink_map(paper: np.ndarray) -> np.ndarray:
             background = np.float32(max(_quantiles(grid, (0.5,))[0], 0.02))
     else:
         background = np.float32(max(_quantiles(paper, (0.75,))[0], 0.02))
-    return np.clip(1 - paper / background, 0, 1)
+    ink = paper / background
+    np.subtract(1, ink, out=ink)
+    return np.clip(ink, 0, 1, out=ink)
 
 
 def _follow_edges(paper: np.ndarray, coarse: np.ndarray, block: int) -> np.ndarray:
@@ -576,6 +581,34 @@ def _find_character(
     # Parts less than two pixels apart are one part: chalk, a dry pen or a faint scan
     # break a stroke into grains, which alone would count as specks.
     grouped, count = ndimage.label(_grown(inked), structure=_EIGHT_CONNECTED)
+    part = (
+        inked
+        if count == 1
+        else _character_part(inked, grouped, count, (y0, y1, x0, x1), ink.shape, cfg)
+    )
+    rows = np.flatnonzero(part.any(axis=1))
+    cols = np.flatnonzero(part.any(axis=0))
+    # Smaller than 3% of the picture: a speck of dust, not something one can read.
+    if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < max(3, 0.03 * max(height, width)):
+        return "only specks of dust or noise"
+    character = np.zeros_like(mask)
+    character[y0:y1, x0:x1] = part
+    level = _quantiles(ink[y0:y1, x0:x1][part], (0.9,))[0]
+    return character, level, contrast
+
+
+def _character_part(
+    inked: np.ndarray,
+    grouped: np.ndarray,
+    count: int,
+    box: tuple[int, int, int, int],
+    shape: tuple[int, int],
+    cfg: PreprocessConfig,
+) -> np.ndarray:
+    """Of several components (`grouped`, within `box` of a picture of `shape`), the
+    character's: the biggest away from the border, and those near it big enough."""
+    y0, y1, x0, x1 = box
+    height, width = shape
     labels = np.where(inked, grouped, 0)
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
@@ -602,7 +635,7 @@ def _find_character(
     boxes = ndimage.find_objects(labels)
     main_rows, main_cols = boxes[main - 1]
     extent = max(main_rows.stop - main_rows.start, main_cols.stop - main_cols.start)
-    least = max(3.0, 5e-5 * ink.size, cfg.speck_fraction * sizes[main])
+    least = max(3.0, 5e-5 * height * width, cfg.speck_fraction * sizes[main])
     keep = np.zeros(count + 1, dtype=bool)
     for index in np.flatnonzero(candidates >= least):
         rows, cols = boxes[index - 1]
@@ -610,16 +643,7 @@ def _find_character(
         gap_x = max(0, cols.start - main_cols.stop, main_cols.start - cols.stop)
         keep[index] = math.hypot(gap_x, gap_y) <= cfg.near * extent
     keep[main] = True
-    part = keep[labels]
-    rows = np.flatnonzero(part.any(axis=1))
-    cols = np.flatnonzero(part.any(axis=0))
-    # Smaller than 3% of the picture: a speck of dust, not something one can read.
-    if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < max(3, 0.03 * max(height, width)):
-        return "only specks of dust or noise"
-    character = np.zeros_like(mask)
-    character[y0:y1, x0:x1] = part
-    level = _quantiles(ink[character], (0.9,))[0]
-    return character, level, contrast
+    return keep[labels]
 
 
 # ---------------------------------------------------------------- pen and frame
@@ -770,7 +794,7 @@ def _emnist_frame(binary: np.ndarray, sigma: float) -> np.ndarray:
     height, width = crop.shape
     longer = max(height, width)
     down, across = _frame_weights(height, longer, sigma), _frame_weights(width, longer, sigma)
-    out = np.clip(down @ crop.astype(np.float32) @ across.T, 0, None)
+    out = np.maximum(down @ crop.astype(np.float32) @ across.T, 0)
     return np.round(out * (255 / out.max())).astype(np.uint8)
 
 
