@@ -694,27 +694,34 @@ def _distance(binary: np.ndarray) -> np.ndarray:
     The mean of the chessboard and city-block distances: exact along the axes, 6% long on
     diagonals. `binary` must have a border of False. Both are counted by peeling: a pixel's
     chessboard (city-block) distance is the number of 3×3 (cross) erosions it survives,
-    plus one. Strokes are a few pixels deep, so these few erosions, each a handful of
-    shifted ANDs on a shrinking array, cost less than scipy's two-pass transforms.
+    plus one. The picture is one Python integer, a bit per pixel row after row, so an
+    erosion is a few shifts and ANDs of it (the border keeps rows from bleeding into each
+    other), and the layers are summed in binary digits, one integer per digit: several
+    times faster than scipy's distance transforms or NumPy on these small pictures.
     """
-    twice = np.zeros(binary.shape, dtype=np.uint8)
     height, width = binary.shape
+    size = height * width
+    packed = np.packbits(binary, axis=None, bitorder="little")
+    digits: list[int] = []  # digit k of every pixel's count, as one integer each
     for square in (True, False):
-        layer, inset = binary, 0
-        while layer.any():
-            twice[inset : height - inset, inset : width - inset] += layer
+        layer = int.from_bytes(packed.tobytes(), "little")
+        while layer:
+            carry = layer
+            for k, digit in enumerate(digits):
+                digits[k] = digit ^ carry
+                carry &= digit
+            if carry:
+                digits.append(carry)
             if square:
-                rows = layer[:-2] & layer[1:-1]
-                rows &= layer[2:]
-                eroded = rows[:, :-2] & rows[:, 1:-1]
-                eroded &= rows[:, 2:]
+                rows = layer & (layer << 1) & (layer >> 1)
+                layer = rows & (rows << width) & (rows >> width)
             else:
-                eroded = layer[1:-1, 1:-1] & layer[:-2, 1:-1]
-                eroded &= layer[2:, 1:-1]
-                eroded &= layer[1:-1, :-2]
-                eroded &= layer[1:-1, 2:]
-            layer, inset = eroded, inset + 1
-    return twice.astype(np.float32) / 2
+                layer &= (layer << 1) & (layer >> 1) & (layer << width) & (layer >> width)
+    twice = np.zeros(size, dtype=np.uint8 if len(digits) <= 8 else np.uint16)
+    for k, digit in enumerate(digits):
+        bits = np.frombuffer(digit.to_bytes(packed.size, "little"), dtype=np.uint8)
+        twice += np.unpackbits(bits, count=size, bitorder="little").astype(twice.dtype) << k
+    return twice.reshape(height, width).astype(np.float32) / 2
 
 
 def _thickened(binary: np.ndarray, layers: int) -> np.ndarray:
