@@ -527,19 +527,23 @@ def _grown(mask: np.ndarray, diagonal: bool = True) -> np.ndarray:
     return grown
 
 
-def _without_rules(mask: np.ndarray, ink: np.ndarray) -> np.ndarray:
+def _without_rules(mask: np.ndarray, ink: np.ndarray, extent: tuple[int, int]) -> np.ndarray:
     """The mask without the printed rules of lined or squared paper.
 
     A rule is a straight horizontal or vertical run of ink across nearly the whole picture
     (90% covered over 85% of its width or height) that is fainter than the pen: only its
-    faint pixels go, so a stroke that crosses a rule stays whole.
+    faint pixels go, so a stroke that crosses a rule stays whole. `extent` is the height
+    and width of the box of all ink.
     """
+    spans = [max(3, round(0.85 * length)) for length in mask.shape]
+    # Cheapest first: ink that spans less than a rule along both axes holds no rule.
+    if all(length < 0.9 * span for length, span in zip(extent, spans, strict=True)):
+        return mask
     lines = np.zeros_like(mask)
     dense = mask.astype(np.float32)
-    for axis in (0, 1):
-        span = max(3, round(0.85 * mask.shape[axis]))
-        # Cheap first: no row (column) holds that much ink, so none holds a rule.
-        if np.count_nonzero(mask, axis=axis).max() < 0.9 * span:
+    for axis, span in enumerate(spans):
+        # Cheap next: no row (column) holds that much ink, so none holds a rule.
+        if extent[axis] < 0.9 * span or mask.sum(axis=axis).max() < 0.9 * span:
             continue
         covered = ndimage.uniform_filter1d(dense, span, axis=axis, mode="constant") >= 0.9
         if covered.any():
@@ -567,14 +571,18 @@ def _find_character(
         return "the image is blank or too faint"
     # Far above the paper's noise, whatever Otsu made of a nearly empty histogram.
     mask = ink > max(threshold, paper_mean + 4 * paper_std)
-    mask = _without_rules(mask, ink)
-    height, width = ink.shape
-    # Components are found within the box of all ink (a pixel wider, for the grouping):
-    # on a picture mostly paper that is a fraction of the work.
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return "the image is blank or too faint"
     cols = np.flatnonzero(mask.any(axis=0))
+    cleaned = _without_rules(mask, ink, (rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1))
+    if cleaned is not mask:
+        mask = cleaned
+        rows = np.flatnonzero(mask.any(axis=1))
+        cols = np.flatnonzero(mask.any(axis=0))
+    height, width = ink.shape
+    # Components are found within the box of all ink (a pixel wider, for the grouping):
+    # on a picture mostly paper that is a fraction of the work.
     y0, y1 = max(rows[0] - 1, 0), min(rows[-1] + 2, height)
     x0, x1 = max(cols[0] - 1, 0), min(cols[-1] + 2, width)
     inked = mask[y0:y1, x0:x1]
@@ -688,23 +696,38 @@ def _bordered(binary: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
+def _to_bits(binary: np.ndarray) -> int:
+    """A binary picture as one Python integer, a bit per pixel, row after row.
+
+    Shifting it by 1 or by the width moves every pixel sideways or up and down at once,
+    so that an erosion or a dilation is a few integer operations, much cheaper than as
+    many NumPy calls on a picture of this size. A border of False keeps rows apart.
+    """
+    return int.from_bytes(np.packbits(binary, axis=None, bitorder="little").tobytes(), "little")
+
+
+def _from_bits(bits: int, shape: tuple[int, int]) -> np.ndarray:
+    """The binary picture of `shape` that `_to_bits` made `bits` of."""
+    size = shape[0] * shape[1]
+    packed = np.frombuffer(bits.to_bytes((size + 7) // 8, "little"), dtype=np.uint8)
+    return np.unpackbits(packed, count=size, bitorder="little").view(bool).reshape(shape)
+
+
 def _distance(binary: np.ndarray) -> np.ndarray:
     """Each True pixel's distance to the nearest False one, nearly Euclidean.
 
     The mean of the chessboard and city-block distances: exact along the axes, 6% long on
     diagonals. `binary` must have a border of False. Both are counted by peeling: a pixel's
     chessboard (city-block) distance is the number of 3×3 (cross) erosions it survives,
-    plus one. The picture is one Python integer, a bit per pixel row after row, so an
-    erosion is a few shifts and ANDs of it (the border keeps rows from bleeding into each
-    other), and the layers are summed in binary digits, one integer per digit: several
-    times faster than scipy's distance transforms or NumPy on these small pictures.
+    plus one. The erosions are done on `_to_bits` integers and the layers summed in binary
+    digits, one integer per digit: several times faster than scipy's distance transforms
+    or NumPy on these small pictures.
     """
-    height, width = binary.shape
-    size = height * width
-    packed = np.packbits(binary, axis=None, bitorder="little")
+    width = binary.shape[1]
+    bits = _to_bits(binary)
     digits: list[int] = []  # digit k of every pixel's count, as one integer each
     for square in (True, False):
-        layer = int.from_bytes(packed.tobytes(), "little")
+        layer = bits
         while layer:
             carry = layer
             for k, digit in enumerate(digits):
@@ -717,11 +740,10 @@ def _distance(binary: np.ndarray) -> np.ndarray:
                 layer = rows & (rows << width) & (rows >> width)
             else:
                 layer &= (layer << 1) & (layer >> 1) & (layer << width) & (layer >> width)
-    twice = np.zeros(size, dtype=np.uint8 if len(digits) <= 8 else np.uint16)
+    twice = np.zeros(binary.shape, dtype=np.uint8 if len(digits) <= 8 else np.uint16)
     for k, digit in enumerate(digits):
-        bits = np.frombuffer(digit.to_bytes(packed.size, "little"), dtype=np.uint8)
-        twice += np.unpackbits(bits, count=size, bitorder="little").astype(twice.dtype) << k
-    return twice.reshape(height, width).astype(np.float32) / 2
+        twice += _from_bits(digit, binary.shape).astype(twice.dtype) << k
+    return twice.astype(np.float32) / 2
 
 
 def _thickened(binary: np.ndarray, layers: int) -> np.ndarray:
@@ -731,20 +753,25 @@ def _thickened(binary: np.ndarray, layers: int) -> np.ndarray:
     A pixel is taken when its chessboard distance a and city-block distance b to the ink
     have a + b ≤ 2·layers, i.e. when it lies within a of the ink by one and within
     2·layers - a by the other, for some a; as b ≤ 2a, every a up to 2·layers/3 is covered
-    by the square dilation alone. The dilations are grown a pixel at a time.
+    by the square dilation alone. The dilations are grown a pixel at a time, on
+    `_to_bits` integers (`binary` has a border of False, so the ink never reaches the
+    canvas's edge).
     """
-    squares = [_bordered(binary, layers)]
+    canvas = _bordered(binary, layers)
+    width = canvas.shape[1]
+    squares = [_to_bits(canvas)]
     for _ in range(layers):
-        squares.append(_grown(squares[-1]))
+        rows = squares[-1] | (squares[-1] << 1) | (squares[-1] >> 1)
+        squares.append(rows | (rows << width) | (rows >> width))
     always = 2 * layers // 3
-    thick = squares[always].copy()
+    thick = squares[always]
     cross = squares[0]
     for reach in range(1, 2 * layers - always):
-        cross = _grown(cross, diagonal=False)
+        cross |= (cross << 1) | (cross >> 1) | (cross << width) | (cross >> width)
         chess = 2 * layers - reach  # the chessboard distance this city-block reach pairs with
         if always < chess <= layers:
             thick |= squares[chess] & cross
-    return thick
+    return _from_bits(thick, canvas.shape)
 
 
 def _stroke_width(binary: np.ndarray) -> tuple[float, np.ndarray]:
