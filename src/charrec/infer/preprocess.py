@@ -35,6 +35,14 @@ way that matters to a network (polarity, lighting, noise, size, position, pen), 
    reproduce EMNIST's soft edges at this scale (below). MNIST style: the ink fitted into
    20×20 (area-averaged) with its centre of mass at pixel (14, 14).
 
+Speed (`charrec bench infer` times the whole path from file to answer): most arrays here
+are small, where each NumPy or scipy call's fixed cost outweighs its arithmetic, so the
+steps avoid calls rather than arithmetic. The pen's erosions and dilations work on the
+bitmap held as one Python integer (a shift moves every pixel at once); the blur and the
+bicubic reduction are folded into one cached 28×n matrix per axis; components are
+labelled within the ink's box only. Each gives the pixels of the plain scipy or Pillow
+operation it replaces, the frame within one gray level (tests/infer/test_preprocess_kernels.py).
+
 EMNIST measured (3,000 random letters-dev test images, real EMNIST Letters), then this
 module's output on 400 of them re-drawn dark on light at 280×280; percentiles 10/50/90:
 - longer side of the box of pixels > 0: EMNIST 24/26/26, ours 25/26/26; of pixels > 127:
