@@ -252,10 +252,7 @@ class Preprocessor:
                 raise BlankImageError(f"{name}: no character found ({found})")
             blank = np.zeros((self.size, self.size), dtype=np.uint8)
             return PreprocessResult(blank, name, polarity, None, 0.0, 0.0, blank=True)
-        mask, level, contrast = found
-        rows = np.flatnonzero(mask.any(axis=1))
-        cols = np.flatnonzero(mask.any(axis=0))
-        top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        mask, (top, bottom, left, right), level, contrast = found
         binary = _redraw(ink, mask, level, (top, bottom, left, right))
         if cfg.stroke_width is not None:
             binary = _normalise_stroke(binary, cfg.stroke_width, cfg.style)
@@ -272,7 +269,7 @@ class Preprocessor:
             min(height, math.ceil(bottom * sy)),
         )
         return PreprocessResult(
-            image, name, polarity, bbox, float(mask.mean()), float(contrast), blank=False
+            image, name, polarity, bbox, int(np.count_nonzero(mask)) / mask.size, float(contrast)
         )
 
     def batch(
@@ -571,8 +568,9 @@ def _without_rules(mask: np.ndarray, ink: np.ndarray, extent: tuple[int, int]) -
 
 def _find_character(
     ink: np.ndarray, cfg: PreprocessConfig
-) -> tuple[np.ndarray, float, float] | str:
-    """The character's mask, its ink level and contrast; or why there is none."""
+) -> tuple[np.ndarray, tuple[int, int, int, int], float, float] | str:
+    """The character's mask, its box (top, bottom, left, right; exclusive ends), its ink
+    level and contrast; or why there is none."""
     threshold, paper_mean, paper_std, ink_mean = _otsu(ink)
     contrast = ink_mean - paper_mean
     if contrast < max(cfg.min_contrast, 5 * paper_std):
@@ -610,7 +608,8 @@ def _find_character(
     character = np.zeros_like(mask)
     character[y0:y1, x0:x1] = part
     level = _quantiles(ink[y0:y1, x0:x1][part], (0.9,))[0]
-    return character, level, contrast
+    box = (y0 + int(rows[0]), y0 + int(rows[-1]) + 1, x0 + int(cols[0]), x0 + int(cols[-1]) + 1)
+    return character, box, level, contrast
 
 
 def _character_part(
