@@ -368,13 +368,14 @@ def _closing(grid: np.ndarray, size: int) -> np.ndarray:
     "reflect" does) of a small grid, by gathering each window: scipy's overhead is most
     of its cost at this size."""
     windows = _windows(*grid.shape, size)
-    widest = grid.ravel()[windows].max(axis=2)
-    return widest.ravel()[windows].min(axis=2)
+    widest = grid.ravel()[windows].max(axis=0)
+    return widest[windows].min(axis=0).reshape(grid.shape)
 
 
 @functools.lru_cache(maxsize=64)
 def _windows(height: int, width: int, size: int) -> np.ndarray:
-    """Flat indices of each pixel's size×size window, edges mirrored (height ≥ size // 2)."""
+    """Flat indices of each pixel's size×size window, edges mirrored (height ≥ size // 2):
+    window offset first, so that the reduction over it is between whole rows."""
     half = size // 2
 
     def mirrored(length: int) -> np.ndarray:
@@ -384,7 +385,7 @@ def _windows(height: int, width: int, size: int) -> np.ndarray:
 
     rows, cols = mirrored(height), mirrored(width)
     flat = rows[:, None, :, None] * width + cols[None, :, None, :]
-    return flat.reshape(height, width, size * size)
+    return flat.transpose(2, 3, 0, 1).reshape(size * size, height * width)
 
 
 def _block_stat(image: np.ndarray, grid: int, percentile: float) -> tuple[np.ndarray, int]:
