@@ -19,6 +19,7 @@ from charrec.errors import ConfigError
 from charrec.infer import onnx as charrec_onnx
 from charrec.infer.onnx import Deployed, ExportError, OnnxBackend, export_onnx, read_metadata
 from charrec.infer.pretrained import list_pretrained, pretrained_dir
+from charrec.infer.recognizer import SMALL_BATCH
 from charrec.train import TrainConfig, apply_overrides, train
 from charrec.train.checkpoint import load_run
 
@@ -212,6 +213,17 @@ def test_onnx_backend_agrees_with_torch_and_reuses_its_cache(
     monkeypatch.setattr(charrec_onnx, "export_onnx", lambda *a, **k: pytest.fail("re-exported"))
     again = charrec.load(str(run), backend="onnx").predict(pictures[0])
     assert again.label == by_onnx[0].label
+
+
+def test_few_images_run_on_one_thread_with_the_same_answers(tiny_runs: dict[str, Path]) -> None:
+    model, meta = load_run(tiny_runs["keras-convnet"])
+    backend = OnnxBackend(model, meta, threads=2)
+    images = np.random.default_rng(0).integers(0, 256, (SMALL_BATCH, 28, 28), dtype=np.uint8)
+    together = backend.probabilities(images)
+    assert backend._single is None  # a full batch uses the session on every thread
+    alone = np.concatenate([backend.probabilities(images[i : i + 1]) for i in range(len(images))])
+    assert backend._single is not None
+    np.testing.assert_allclose(alone, together, atol=1e-6)
 
 
 def test_onnx_backend_runs_on_the_cpu_only(tiny_runs: dict[str, Path]) -> None:

@@ -37,6 +37,7 @@ from torch import nn
 import charrec
 from charrec.errors import CharrecError, ConfigError
 from charrec.fileio import atomic_path
+from charrec.infer.recognizer import SMALL_BATCH
 
 # The lowest opset torch's exporter writes natively; ONNX Runtime has run it since 1.14.
 DEFAULT_OPSET = 18
@@ -295,13 +296,29 @@ class OnnxBackend:
                 "(use the torch backend for a GPU)"
             )
         self.classes = [str(c) for c in meta["classes"]]
+        self._model = cached_export(model, meta, opset)
+        options = session_options(threads)
+        self.threads = options.intra_op_num_threads
         self.session = ort.InferenceSession(
-            cached_export(model, meta, opset),
-            sess_options=session_options(threads),
-            providers=["CPUExecutionProvider"],
+            self._model, sess_options=options, providers=["CPUExecutionProvider"]
         )
+        # A second session on one thread for a few images, made when first needed: handing
+        # one picture's small convolutions to a second thread costs more than it saves (as
+        # in TorchBackend).
+        self._single = None
+
+    def _session_for(self, count: int):
+        if count >= SMALL_BATCH or self.threads == 1:
+            return self.session
+        if self._single is None:
+            import onnxruntime as ort
+
+            self._single = ort.InferenceSession(
+                self._model, sess_options=session_options(1), providers=["CPUExecutionProvider"]
+            )
+        return self._single
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """N×28×28 uint8 images → N×K float32 probabilities."""
         feed = {INPUT_NAME: np.ascontiguousarray(images, dtype=np.uint8)}
-        return self.session.run([OUTPUT_NAME], feed)[0]
+        return self._session_for(len(feed[INPUT_NAME])).run([OUTPUT_NAME], feed)[0]
