@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from infer_images import find_font, render_text
+from infer_images import render_text
 from PIL import Image
 from tiny_runs import mnist_mlp_run
 
@@ -24,14 +24,6 @@ pytestmark = pytest.mark.realdata
 @pytest.fixture(scope="module")
 def run_dir(real_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return mnist_mlp_run(real_data_dir, tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture(scope="module")
-def font() -> Path:
-    found = find_font()
-    if found is None:
-        pytest.skip("no TrueType font found: install fonts-dkg-handwriting or fonts-dejavu-core")
-    return found
 
 
 @pytest.fixture

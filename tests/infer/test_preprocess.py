@@ -33,17 +33,6 @@ from charrec.infer.preprocess import (
 
 
 @pytest.fixture(scope="module")
-def font() -> Path:
-    found = find_font()
-    if found is None:
-        pytest.skip(
-            "no TrueType font found: install fonts-dkg-handwriting or fonts-dejavu-core "
-            "to render test letters"
-        )
-    return found
-
-
-@pytest.fixture(scope="module")
 def letter() -> np.ndarray:
     """A dark R on white paper, 200×200 (a pen-drawn K where no font is installed)."""
     font = find_font()

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from infer_images import find_font, render_text
+from infer_images import render_text
 from PIL import Image
 from tiny_runs import mnist_mlp_run
 
@@ -34,14 +34,6 @@ def run_dir(real_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 @pytest.fixture(scope="module")
 def recognizer(run_dir: Path) -> Recognizer:
     return load(run_dir)
-
-
-@pytest.fixture(scope="module")
-def font() -> Path:
-    found = find_font()
-    if found is None:
-        pytest.skip("no TrueType font found: install fonts-dkg-handwriting or fonts-dejavu-core")
-    return found
 
 
 @pytest.fixture(scope="module")
