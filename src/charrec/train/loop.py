@@ -653,6 +653,9 @@ class Trainer:
             if self.verbose:
                 self._print_footer(metrics)
         self.callbacks.on_train_end(metrics)
+        # Every rank leaves together: a rank that tears its process group down while rank 0
+        # is still writing the run folder can abort on the broken connection.
+        self.dist.barrier()
         return TrainResult(run.path, self.history, metrics, self.model.eval())
 
     # -- messages ---------------------------------------------------------------------------
