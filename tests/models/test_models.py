@@ -156,6 +156,32 @@ def test_channels_last_input_gives_the_same_logits(name: str):
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu", "tanh", "gelu"])
+@pytest.mark.parametrize("name", ["keras-convnet", "mnist-cnn", "vgg"])
+def test_pooling_before_the_activation_is_the_same_model(name: str, activation: str):
+    # create_model moves max pools before monotonic activations for speed; the model as
+    # its authors wrote it (the builder's own order) must give the same logits and grads.
+    torch.manual_seed(0)
+    fast = create_model(name, 10, activation=activation, dropout=0.0)
+    info = model_info(name)
+    options = info.resolve({"activation": activation, "dropout": 0.0})
+    written = info.build(10, 1, 28, **options)
+    written.load_state_dict(fast.state_dict())
+    moved = [type(m) for m in fast.features] != [type(m) for m in written.features]
+    assert moved == (activation != "gelu")  # gelu dips below zero: it keeps its place
+    x = torch.randn(6, 1, 28, 28).mul_(3)
+    y = torch.randint(0, 10, (6,))
+    grads = []
+    for model in (fast, written):
+        model.train()
+        nn.functional.cross_entropy(model(x), y).backward()
+        grads.append([p.grad for p in model.parameters()])
+    exact = activation == "relu"
+    torch.testing.assert_close(fast(x), written(x), rtol=0 if exact else 1e-6, atol=0)
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=0 if exact else 1e-5, atol=0 if exact else 1e-7)
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_other_image_sizes_and_channels(name: str):
     model = create_model(name, 47, in_channels=3, image_size=32)
@@ -404,3 +430,37 @@ def test_layer_factories_refuse_unknown_names():
         init_weights(nn.Linear(2, 2), "lecun")
     with pytest.raises(ConfigError, match="avg"):
         make_pool("min", 8)
+
+
+def test_dropout_keeps_the_expected_share_scaled_up_and_is_off_in_eval():
+    from charrec.models.layers import Dropout, dropout_generator
+
+    layer = Dropout(0.3)
+    x = torch.ones(200_000)
+    with dropout_generator(torch.Generator().manual_seed(0)):
+        y = layer(x)
+    kept = y != 0
+    assert kept.float().mean().item() == pytest.approx(0.7, abs=0.005)
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / 0.7))
+    assert torch.equal(layer.eval()(x), x)
+
+
+def test_dropout_draws_from_the_threads_generator_when_given():
+    from charrec.models.layers import Dropout, dropout_generator
+
+    layer = Dropout(0.5)
+    x = torch.ones(1000)
+    masks = []
+    for _ in range(2):
+        torch.manual_seed(1)
+        with dropout_generator(torch.Generator().manual_seed(7)):
+            masks.append(layer(x))
+        after = torch.rand(1)  # the global generator was not touched
+    assert torch.equal(masks[0], masks[1])
+    torch.manual_seed(1)
+    assert torch.equal(after, torch.rand(1))
+    torch.manual_seed(1)
+    plain = layer(x)
+    assert not torch.equal(plain, masks[0])
+    torch.manual_seed(1)  # outside the block it is torch's own dropout, draw for draw
+    assert torch.equal(plain, nn.functional.dropout(x, 0.5, training=True))

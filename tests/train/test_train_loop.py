@@ -13,7 +13,7 @@ import torch
 from rich.console import Console
 from safetensors.torch import load_file
 
-from charrec.errors import CharrecError
+from charrec.errors import CharrecError, ConfigError
 from charrec.models import list_models
 from charrec.train import Callback, TrainConfig, apply_overrides, load_run, resume, train
 from charrec.train.augment import AugmentConfig
@@ -216,13 +216,16 @@ def test_bf16_autocast_trains_and_differs_slightly(run_tiny) -> None:
     assert bf16["train_loss"] == pytest.approx(fp32["train_loss"], rel=0.05)
 
 
-def test_channels_last_matches_contiguous(run_tiny) -> None:
+def test_channels_last_is_the_default_and_matches_contiguous(run_tiny) -> None:
     overrides = {"model.name": "keras-convnet", "model.options": {}}
-    plain = run_tiny(overrides)
-    last = run_tiny({**overrides, "training.channels_last": True})
+    plain = run_tiny({**overrides, "training.channels_last": False})
+    last = run_tiny(overrides)
     assert last.history[0]["train_loss"] == pytest.approx(plain.history[0]["train_loss"], rel=1e-4)
-    conv = next(p for p in last.model.parameters() if p.ndim == 4)
-    assert conv.is_contiguous(memory_format=torch.channels_last)
+    # The second conv: with one input channel the first is laid out the same either way.
+    conv = [p for p in last.model.parameters() if p.ndim == 4][1]
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    conv = [p for p in plain.model.parameters() if p.ndim == 4][1]
+    assert conv.is_contiguous() and not conv.is_contiguous(memory_format=torch.channels_last)
     # Weights are saved contiguous, and load into a plain model.
     model, _ = load_run(last.run_dir)
     assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
@@ -376,3 +379,57 @@ def test_a_last_batch_of_one_image_is_skipped(run_tiny) -> None:
     result = run_tiny({"model.options.batch_norm": True, "training.batch_size": 269})
     assert math.isfinite(result.history[-1]["train_loss"])
     assert result.history[-1]["images_per_second"] > 0
+
+
+CONVNET = {"model.name": "keras-convnet", "model.options": {}}
+
+
+def test_batch_shards_give_the_same_training_as_one_shard(run_tiny) -> None:
+    # Without dropout or augmentation the only difference is the order in which the
+    # shards' gradients are summed.
+    overrides = {**CONVNET, "model.options": {"dropout": 0.0}, "training.epochs": 2}
+    whole = run_tiny(overrides)
+    sharded = run_tiny({**overrides, "training.batch_shards": 2, "training.num_threads": 2})
+    for a, b in zip(whole.history, sharded.history, strict=True):
+        for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-6), key
+    for (name, a), b in zip(
+        whole.model.state_dict().items(), sharded.model.state_dict().values(), strict=True
+    ):
+        torch.testing.assert_close(b, a, rtol=1e-3, atol=1e-5, msg=name)
+    assert sharded.history[0]["images_per_second"] > 0
+
+
+def test_batch_shards_are_reproducible_with_dropout_and_augmentation(run_tiny) -> None:
+    overrides = {
+        **CONVNET,
+        "augment": "standard",
+        "training.epochs": 2,
+        "training.batch_shards": 2,
+        "training.num_threads": 2,
+    }
+    threads = torch.get_num_threads()
+    first, second = run_tiny(overrides), run_tiny(overrides)
+    assert torch.get_num_threads() == threads
+    assert _numbers(first.history) == _numbers(second.history)
+    other = run_tiny({**overrides, "training.seed": 1})
+    assert _numbers(other.history) != _numbers(first.history)
+
+
+def test_batch_shards_survive_batches_smaller_than_the_shard_count(run_tiny) -> None:
+    result = run_tiny({**CONVNET, "training.batch_size": 3, "training.batch_shards": 4})
+    assert math.isfinite(result.history[-1]["train_loss"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"model.name": "vgg", "model.options": {}}, ["batch_shards=2", "batch norm", "vgg"]),
+        ({"training.batch_shards": 0}, ["training.batch_shards", "≥ 1"]),
+    ],
+)
+def test_batch_shards_refuse_what_they_cannot_train(run_tiny, overrides, words) -> None:
+    with pytest.raises(ConfigError) as error:
+        run_tiny({"training.batch_shards": 2, **overrides})
+    for word in words:
+        assert word in str(error.value)

@@ -44,9 +44,12 @@ def bench_train(
     images: Annotated[int, typer.Option(help="MNIST images per timed epoch.")] = 8192,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", help="Batch size.")] = 128,
     repeats: Annotated[int, typer.Option(help="Timed epochs per measurement (best kept).")] = 3,
+    baseline_rounds: Annotated[
+        int, typer.Option(help="Turns of keras-convnet against the textbook script.")
+    ] = 3,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads (torch default).")] = None,
     fp32_only: Annotated[
-        bool, typer.Option("--fp32-only", help="Time fp32 only (contiguous, channels_last).")
+        bool, typer.Option("--fp32-only", help="Time fp32 only (each layout, sharded or not).")
     ] = False,
     data_dir: Annotated[
         Optional[str], typer.Option(help="Data directory (default: $CHARREC_DATA or cache).")
@@ -57,7 +60,9 @@ def bench_train(
     from charrec.errors import ConfigError
     from charrec.models import list_models
     from charrec.train import benchmark
+    from charrec.train.allocator import keep_freed_memory
 
+    keep_freed_memory()  # as `charrec train` runs
     if models == "all":
         names = list_models()
     elif models == "none":
@@ -71,7 +76,12 @@ def bench_train(
         raise ConfigError(
             f"--targets must be percentages like 99.0,99.5, got {targets!r}"
         ) from None
-    for name, value in (("--images", images), ("--batch-size", batch_size), ("--repeats", repeats)):
+    for name, value in (
+        ("--images", images),
+        ("--batch-size", batch_size),
+        ("--repeats", repeats),
+        ("--baseline-rounds", baseline_rounds),
+    ):
         if value < 1:
             raise ConfigError(f"{name} must be ≥ 1, got {value}")
     variants = (
@@ -88,6 +98,7 @@ def bench_train(
         variants=variants,
         targets=goals,
         data_dir=data_dir,
+        baseline_rounds=baseline_rounds,
         report=lambda text: console.print(text, highlight=False, soft_wrap=True),
     )
     load = result["machine"]["load_average_after"]

@@ -216,10 +216,18 @@ def train(
     ] = None,
     channels_last: Annotated[
         Optional[bool],
-        _opt("--channels-last/--no-channels-last", help="channels_last memory.", panel=_LOOP),
+        _opt("--channels-last/--no-channels-last", help="channels_last memory (default on).", panel=_LOOP),
     ] = None,
     threads: Annotated[
         Optional[int], _opt("--threads", help="CPU threads (torch default).", panel=_LOOP)
+    ] = None,
+    batch_shards: Annotated[
+        Optional[int],
+        _opt(
+            "--batch-shards",
+            help="Split each batch over this many CPU threads, one shard each (no batch norm).",
+            panel=_LOOP,
+        ),
     ] = None,
     tensorboard: Annotated[
         bool,
@@ -238,7 +246,9 @@ def train(
     from charrec.train import TrainConfig, apply_overrides, parse_assignment
     from charrec.train import resume as resume_run
     from charrec.train import train as train_run
+    from charrec.train.allocator import keep_freed_memory
 
+    keep_freed_memory()
     flags = {
         "data.name": data,
         "data.data_dir": data_dir,
@@ -272,6 +282,7 @@ def train(
         "training.precision": precision,
         "training.channels_last": channels_last,
         "training.num_threads": threads,
+        "training.batch_shards": batch_shards,
         "run.out": out,
     }
     overrides = {key: value for key, value in flags.items() if value is not None}

@@ -7,8 +7,10 @@ is written once and a study is a loop over option values.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -30,6 +32,10 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 INIT_SCHEMES = ("default", "xavier", "kaiming", "orthogonal")
 
 POOLS = ("max", "avg", "conv")
+
+# Activations that never decrease: act(max(a, b)) == max(act(a), act(b)), so a max pool
+# may run before them. gelu and silu dip below zero and do not commute with max.
+MONOTONIC_ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.Tanh)
 
 # Kaiming gain per activation: torch's values where it defines one; otherwise
 # 1/sqrt(E[f(z)^2]) for z ~ N(0, 1), the rule that gives sqrt(2) for relu, so the
@@ -97,11 +103,45 @@ def make_norm(channels: int, enabled: bool, dims: int = 2) -> nn.Module:
     return nn.BatchNorm2d(channels) if dims == 2 else nn.BatchNorm1d(channels)
 
 
+_dropout_source = threading.local()
+
+
+@contextlib.contextmanager
+def dropout_generator(generator: torch.Generator) -> Iterator[None]:
+    """Within the block, on this thread, Dropout draws its masks from `generator`.
+
+    Threads that train shards of a batch in parallel each hold their own generator, so
+    their masks do not depend on which thread reaches the global generator first.
+    """
+    before = getattr(_dropout_source, "generator", None)
+    _dropout_source.generator = generator
+    try:
+        yield
+    finally:
+        _dropout_source.generator = before
+
+
+class Dropout(nn.Dropout):
+    """nn.Dropout; inside `dropout_generator`, masks from that generator instead.
+
+    Outside, it is nn.Dropout exactly, so runs repeat bit for bit what earlier ones did.
+    Inside, the mask is drawn with torch.rand, the same distribution and faster on CPU
+    than torch's bernoulli_ (1.4 ms against 3.2 ms for a 128×1600 mask).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        generator = getattr(_dropout_source, "generator", None)
+        if generator is None or not self.training or self.p == 0:
+            return super().forward(x)
+        keep = torch.rand(x.shape, generator=generator, device=x.device) >= self.p
+        return x * keep.to(x.dtype).mul_(1.0 / (1.0 - self.p))
+
+
 def make_dropout(rate: float) -> nn.Module:
     """Dropout(rate), or Identity at rate 0."""
     # A placeholder rather than nothing: the weight names stay the same whatever the rate,
     # so weights trained with dropout load into the same model built without.
-    return nn.Dropout(rate) if rate > 0 else nn.Identity()
+    return Dropout(rate) if rate > 0 else nn.Identity()
 
 
 def conv_norm_act(
@@ -147,6 +187,27 @@ def make_pool(kind: str, channels: int) -> nn.Module:
     if kind == "conv":
         return StridedConvPool(channels)
     raise unknown_choice("pooling", kind, POOLS)
+
+
+def pool_before_activation(model: nn.Module) -> nn.Module:
+    """Swap every "monotonic activation, then 2×2 max pool" pair to pool first; in place.
+
+    The same function with the same parameters: a non-decreasing activation commutes with
+    max, and the gradient reaches the same element (a window that is all zeros after relu
+    gets none either way). The activation then runs on a quarter of the values, which on
+    CPU saves a pass over the largest feature maps forwards and backwards. Only modules
+    without parameters move, so weight names do not change.
+    """
+    for block in model.modules():
+        if not isinstance(block, nn.Sequential):
+            continue
+        layers = list(block)
+        for i in range(len(layers) - 1):
+            act, pool = layers[i], layers[i + 1]
+            if isinstance(act, MONOTONIC_ACTIVATIONS) and isinstance(pool, nn.MaxPool2d):
+                layers[i], layers[i + 1] = pool, act
+                block[i], block[i + 1] = pool, act
+    return model
 
 
 def conv_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:

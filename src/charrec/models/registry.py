@@ -22,7 +22,7 @@ from typing import Any
 from torch import nn
 
 from charrec.errors import ConfigError, unknown_choice
-from charrec.models.layers import ACTIVATIONS, INIT_SCHEMES, POOLS
+from charrec.models.layers import ACTIVATIONS, INIT_SCHEMES, POOLS, pool_before_activation
 
 ModelBuilder = Callable[..., nn.Module]
 
@@ -201,7 +201,7 @@ def create_model(
     in_channels = _positive_int("in_channels", in_channels)
     image_size = _positive_int("image_size", image_size, least=8)
     resolved = info.resolve(options)
-    return info.build(num_classes, in_channels, image_size, **resolved)
+    return pool_before_activation(info.build(num_classes, in_channels, image_size, **resolved))
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:

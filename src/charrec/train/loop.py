@@ -7,7 +7,9 @@ Design, for speed on a CPU (and a GPU alike):
   with tensor ops, normalised, and fed forward: no DataLoader, no per-image Python;
 - metrics accumulate on the device and are read every `LOG_EVERY` steps (also the
   NaN check), so a GPU is not synchronised at every step;
-- bf16 autocast and channels_last are options, not defaults: measure before using them.
+- channels_last is on by default (it measured faster for every CNN of the zoo on CPU);
+  bf16 autocast and batch shards (charrec.train.shards: a batch split over CPU threads)
+  are options: measure before using them (`charrec bench train`).
 
 Reproducible: every epoch draws its permutation, augmentation and dropout randomness from
 seeds derived from (seed, epoch, rank), so an epoch's result does not depend on what ran
@@ -60,6 +62,7 @@ from charrec.train.optim import (
     split_weight_decay,
 )
 from charrec.train.progress import ProgressCallback, format_duration
+from charrec.train.shards import BatchShards, ShardLoss
 from charrec.train.tensorboard import TensorBoardCallback
 
 # Read the running metrics (and check for NaN) every this many optimizer steps: every step
@@ -327,6 +330,23 @@ class Trainer:
         self.best_weights: dict[str, torch.Tensor] | None = None
         self.stopped_early = False
         self.ddp_model = self.dist.wrap(self.model, self.device)
+        self._check_batch_shards()
+
+    def _check_batch_shards(self) -> None:
+        count = self.config.training.batch_shards
+        if count == 1:
+            return
+        where = f"training.batch_shards={count}"
+        if self.device.type != "cpu":
+            raise ConfigError(f"{where} splits batches over CPU threads; on {self.device} use 1")
+        if self.dist.enabled:
+            raise ConfigError(f"{where} runs in one process; under torchrun use 1")
+        if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.model.modules()):
+            raise ConfigError(
+                f"{where} needs a model without batch norm (its statistics would be per "
+                f"shard); {self.config.model.name} has batch norm: set "
+                "model.options.batch_norm=false or use 1"
+            )
 
     def _config_to_save(self) -> TrainConfig:
         """The config as run: model options resolved, output folder fixed."""
@@ -372,47 +392,57 @@ class Trainer:
         loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
         seen = 0
-        start = time.perf_counter()
-        for batch in range(self.steps_per_epoch):
-            index = perm[batch * self.global_batch : (batch + 1) * self.global_batch]
-            global_size = len(index)
-            index = dist.shard(index)
-            x = self._inputs(data.train_x[index], augmenter)
-            y = data.train_y[index]
-            logits = self._forward(self.ddp_model, x)
-            batch_loss = F.cross_entropy(logits, y, label_smoothing=smoothing, reduction="sum")
-            loss = batch_loss * (dist.world_size / global_size)
-            if l1:
-                loss = loss + l1 * l1_penalty(self.l1_weights)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            self.schedule.step()
-            loss_sum += batch_loss.detach()
-            correct += (logits.detach().argmax(1) == y).sum()
-            seen += len(y)
-            if (batch + 1) % self.log_every == 0 or batch + 1 == self.steps_per_epoch:
-                totals = dist.sum(
-                    torch.stack([loss_sum, correct.double(), loss_sum.new_tensor(seen)])
-                )
-                running_loss, running_correct, running_seen = totals.tolist()
-                if not math.isfinite(running_loss):
-                    self._diverged(epoch, batch + 1)
-                elapsed = time.perf_counter() - start
-                self.callbacks.on_step(
-                    (epoch - 1) * self.steps_per_epoch + batch + 1,
-                    {
-                        "epoch": epoch,
-                        "batch": batch + 1,
-                        "batches": self.steps_per_epoch,
-                        "images": running_seen,
-                        "loss": running_loss / running_seen,
-                        "accuracy": running_correct / running_seen,
-                        "lr": self.schedule.lr,
-                        "images_per_second": running_seen / max(elapsed, 1e-9),
-                    },
-                )
-        train_time = time.perf_counter() - start
+        shards = self._batch_shards(epoch)
+        with shards or contextlib.nullcontext():
+            start = time.perf_counter()
+            for batch in range(self.steps_per_epoch):
+                index = perm[batch * self.global_batch : (batch + 1) * self.global_batch]
+                global_size = len(index)
+                index = dist.shard(index)
+                y = data.train_y[index]
+                scale = dist.world_size / global_size
+                self.optimizer.zero_grad(set_to_none=True)
+                if shards is None:
+                    x = self._inputs(data.train_x[index], augmenter)
+                    logits = self._forward(self.ddp_model, x)
+                    batch_loss = F.cross_entropy(
+                        logits, y, label_smoothing=smoothing, reduction="sum"
+                    )
+                    loss = batch_loss * scale
+                    if l1:
+                        loss = loss + l1 * l1_penalty(self.l1_weights)
+                    loss.backward()
+                    batch_correct = (logits.detach().argmax(1) == y).sum()
+                else:
+                    result = shards.step(data.train_x[index], y, self._shard_loss(scale))
+                    batch_loss, batch_correct = result.loss_sum, result.correct
+                self.optimizer.step()
+                self.schedule.step()
+                loss_sum += batch_loss.detach()
+                correct += batch_correct
+                seen += len(y)
+                if (batch + 1) % self.log_every == 0 or batch + 1 == self.steps_per_epoch:
+                    totals = dist.sum(
+                        torch.stack([loss_sum, correct.double(), loss_sum.new_tensor(seen)])
+                    )
+                    running_loss, running_correct, running_seen = totals.tolist()
+                    if not math.isfinite(running_loss):
+                        self._diverged(epoch, batch + 1)
+                    elapsed = time.perf_counter() - start
+                    self.callbacks.on_step(
+                        (epoch - 1) * self.steps_per_epoch + batch + 1,
+                        {
+                            "epoch": epoch,
+                            "batch": batch + 1,
+                            "batches": self.steps_per_epoch,
+                            "images": running_seen,
+                            "loss": running_loss / running_seen,
+                            "accuracy": running_correct / running_seen,
+                            "lr": self.schedule.lr,
+                            "images_per_second": running_seen / max(elapsed, 1e-9),
+                        },
+                    )
+            train_time = time.perf_counter() - start
         return {
             "train_loss": running_loss / running_seen,
             "train_accuracy": running_correct / running_seen,
@@ -421,6 +451,39 @@ class Trainer:
             "train_time": train_time,
             "images_per_second": running_seen / max(train_time, 1e-9),
         }
+
+    def _batch_shards(self, epoch: int) -> BatchShards | None:
+        """The epoch's parallel shards (training.batch_shards > 1), or None."""
+        cfg, count, rank = self.config, self.config.training.batch_shards, self.dist.rank
+        if count == 1:
+            return None
+        seed = cfg.training.seed
+        self.shard_augmenters = [
+            Augmenter(
+                cfg.augment, torch.Generator().manual_seed(derived_seed(seed, epoch, 1, rank, s))
+            )
+            if cfg.augment.enabled
+            else None
+            for s in range(count)
+        ]
+        seeds = [derived_seed(seed, epoch, 2, rank, s) for s in range(count)]
+        return BatchShards(self.model, count, seeds)
+
+    def _shard_loss(self, scale: float) -> ShardLoss:
+        """The loss of one shard of a batch, as BatchShards runs it on a worker thread."""
+        smoothing, l1 = self.config.regularisation.label_smoothing, self.config.regularisation.l1
+
+        def shard_loss(
+            images: torch.Tensor, labels: torch.Tensor, shard: int
+        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            logits = self._forward(self.model, self._inputs(images, self.shard_augmenters[shard]))
+            batch_loss = F.cross_entropy(logits, labels, label_smoothing=smoothing, reduction="sum")
+            loss = batch_loss * scale
+            if l1 and shard == 0:  # the penalty once per batch
+                loss = loss + l1 * l1_penalty(self.l1_weights)
+            return batch_loss, loss, logits
+
+        return shard_loss
 
     def _diverged(self, epoch: int, batch: int) -> None:
         last = self.history[-1]["epoch"] if self.history else None
@@ -672,7 +735,8 @@ class Trainer:
             f"{what}{cfg.model.name} ({self.parameters:,} parameters) on {cfg.data.name}: "
             f"{len(data.train_y):,} training / {len(data.val_y):,} validation images, "
             f"{self.device}{ranks}{threads}, {cfg.training.precision}"
-            f"{', channels_last' if cfg.training.channels_last else ''}",
+            f"{', channels_last' if cfg.training.channels_last else ''}"
+            f"{f', {shards} batch shards' if (shards := cfg.training.batch_shards) > 1 else ''}",
             highlight=False,
             soft_wrap=True,
         )
