@@ -216,7 +216,11 @@ def train(
     ] = None,
     channels_last: Annotated[
         Optional[bool],
-        _opt("--channels-last/--no-channels-last", help="channels_last memory (default on).", panel=_LOOP),
+        _opt(
+            "--channels-last/--no-channels-last",
+            help="channels_last memory (default on).",
+            panel=_LOOP,
+        ),
     ] = None,
     threads: Annotated[
         Optional[int], _opt("--threads", help="CPU threads (torch default).", panel=_LOOP)
