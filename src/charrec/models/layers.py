@@ -125,8 +125,8 @@ class Dropout(nn.Dropout):
     """nn.Dropout; inside `dropout_generator`, masks from that generator instead.
 
     Outside, it is nn.Dropout exactly, so runs repeat bit for bit what earlier ones did.
-    Inside, the mask is drawn with torch.rand, the same distribution and faster on CPU
-    than torch's bernoulli_ (1.4 ms against 3.2 ms for a 128×1600 mask).
+    Inside, the mask is drawn with torch.rand: the same distribution, and torch.rand is
+    vectorised where the CPU bernoulli_ is not.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -4,10 +4,9 @@ PyTorch's CPU allocator is the C library's malloc. glibc serves blocks above its
 threshold (128 KiB at start) with fresh mmap pages and unmaps them on free, and trims
 the heap when its free top grows past the trim threshold. A training step allocates and
 frees the same feature maps every time (keras-convnet at batch 128: an 11 MB map per
-conv), so each step page-faults them all back in: zeroing the pool's 11 MB gradient took
-4.4 ms of a 38 ms step instead of 1.2 ms. Raising both thresholds lets malloc reuse the
-memory; the cost is that the process keeps its peak heap until it exits, which suits a
-training process. The setting is process-wide, so only charrec's own commands set it.
+conv), so each step page-faults them all back in (tests/train/test_allocator.py counts
+the faults). Raising both thresholds lets malloc reuse the memory; the cost is that the
+process keeps its peak heap until it exits, which suits a training process. The setting is process-wide, so only charrec's own commands set it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Batch shards: one training step split over CPU threads, one shard of the batch each.
 
 At batch 128 the convolutions of a small net such as keras-convnet split poorly over
-OpenMP threads; running two halves of the batch side by side, each on one thread, kept
-both cores busier (keras-convnet on 2 cores: 23 ms a step against 30 ms). Each shard's
+OpenMP threads; running two halves of the batch side by side, each on one thread, keeps
+both cores busier (`charrec bench train` times both ways). Each shard's
 forward and backward run on a worker thread with one intra-op thread; the gradients are
 summed in shard order on the calling thread, so the update is the full batch's and the
 run is reproducible. Each shard draws augmentation and dropout from its own generator,
