@@ -6,7 +6,8 @@ the heap when its free top grows past the trim threshold. A training step alloca
 frees the same feature maps every time (keras-convnet at batch 128: an 11 MB map per
 conv), so each step page-faults them all back in (tests/train/test_allocator.py counts
 the faults). Raising both thresholds lets malloc reuse the memory; the cost is that the
-process keeps its peak heap until it exits, which suits a training process. The setting is process-wide, so only charrec's own commands set it.
+process keeps its peak heap until it exits, which suits a training process. The
+setting is process-wide, so only charrec's own commands set it.
 """
 
 from __future__ import annotations

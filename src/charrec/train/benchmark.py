@@ -32,9 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 
 from charrec.errors import CharrecError
 from charrec.train.callbacks import Callback
@@ -150,26 +148,15 @@ def dataloader_throughput(
     """Best images/s of charrec's `model_name` trained in this process by the textbook loop:
     DataLoader(TensorDataset), shuffle, fp32, contiguous, Adam."""
     from charrec.models import create_model
+    from charrec.train.textbook_loop import epoch_rates
 
     x, y = _mnist_tensors(images, data_dir)
-    loader = DataLoader(TensorDataset(x, y), batch_size=batch, shuffle=True)
     old_threads = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
     try:
         torch.manual_seed(0)
-        model = create_model(model_name, 10)
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-        model.train()
-        rates = []
-        for _ in range(repeats + 1):
-            start = time.perf_counter()
-            for xb, yb in loader:
-                loss = F.cross_entropy(model(xb), yb)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            rates.append(len(y) / (time.perf_counter() - start))
+        rates = epoch_rates(create_model(model_name, 10), x, y, batch, repeats + 1)
     finally:
         torch.set_num_threads(old_threads)
     return max(rates[1:])
