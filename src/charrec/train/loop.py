@@ -62,7 +62,7 @@ from charrec.train.optim import (
     split_weight_decay,
 )
 from charrec.train.progress import ProgressCallback, format_duration
-from charrec.train.shards import BatchShards, ShardLoss
+from charrec.train.shards import BatchShards, ShardLoss, Tensors3
 from charrec.train.tensorboard import TensorBoardCallback
 
 # Read the running metrics (and check for NaN) every this many optimizer steps: every step
@@ -386,7 +386,6 @@ class Trainer:
         torch.manual_seed(derived_seed(seed, epoch, 2, dist.rank))
 
         self.ddp_model.train()
-        smoothing, l1 = cfg.regularisation.label_smoothing, cfg.regularisation.l1
         # Each rank's loss is its share of the global batch mean; DDP averages gradients
         # over ranks, so the update equals the single-process one for the same global batch.
         loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
@@ -403,14 +402,9 @@ class Trainer:
                 scale = dist.world_size / global_size
                 self.optimizer.zero_grad(set_to_none=True)
                 if shards is None:
-                    x = self._inputs(data.train_x[index], augmenter)
-                    logits = self._forward(self.ddp_model, x)
-                    batch_loss = F.cross_entropy(
-                        logits, y, label_smoothing=smoothing, reduction="sum"
+                    batch_loss, loss, logits = self._batch_loss(
+                        self.ddp_model, data.train_x[index], y, augmenter, scale, with_l1=True
                     )
-                    loss = batch_loss * scale
-                    if l1:
-                        loss = loss + l1 * l1_penalty(self.l1_weights)
                     loss.backward()
                     batch_correct = (logits.detach().argmax(1) == y).sum()
                 else:
@@ -469,19 +463,33 @@ class Trainer:
         seeds = [derived_seed(seed, epoch, 2, rank, s) for s in range(count)]
         return BatchShards(self.model, count, seeds)
 
+    def _batch_loss(
+        self,
+        model: nn.Module,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        augmenter: Augmenter | None,
+        scale: float,
+        with_l1: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(summed cross-entropy to report, the loss to differentiate, logits) of a batch."""
+        cfg = self.config.regularisation
+        logits = self._forward(model, self._inputs(images, augmenter))
+        batch_loss = F.cross_entropy(
+            logits, labels, label_smoothing=cfg.label_smoothing, reduction="sum"
+        )
+        loss = batch_loss * scale
+        if cfg.l1 and with_l1:
+            loss = loss + cfg.l1 * l1_penalty(self.l1_weights)
+        return batch_loss, loss, logits
+
     def _shard_loss(self, scale: float) -> ShardLoss:
         """The loss of one shard of a batch, as BatchShards runs it on a worker thread."""
-        smoothing, l1 = self.config.regularisation.label_smoothing, self.config.regularisation.l1
 
-        def shard_loss(
-            images: torch.Tensor, labels: torch.Tensor, shard: int
-        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-            logits = self._forward(self.model, self._inputs(images, self.shard_augmenters[shard]))
-            batch_loss = F.cross_entropy(logits, labels, label_smoothing=smoothing, reduction="sum")
-            loss = batch_loss * scale
-            if l1 and shard == 0:  # the penalty once per batch
-                loss = loss + l1 * l1_penalty(self.l1_weights)
-            return batch_loss, loss, logits
+        def shard_loss(images: torch.Tensor, labels: torch.Tensor, shard: int) -> Tensors3:
+            # The L1 penalty once per batch: with the first shard.
+            augmenter = self.shard_augmenters[shard]
+            return self._batch_loss(self.model, images, labels, augmenter, scale, shard == 0)
 
         return shard_loss
 

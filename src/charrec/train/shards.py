@@ -25,9 +25,8 @@ from charrec.models.layers import dropout_generator
 
 # (shard inputs, shard labels, shard index) -> (summed loss to report, loss to differentiate,
 # logits). Built by the trainer: it knows the loss, scaling, precision and augmentation.
-ShardLoss = Callable[
-    [torch.Tensor, torch.Tensor, int], tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-]
+Tensors3 = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+ShardLoss = Callable[[torch.Tensor, torch.Tensor, int], Tensors3]
 
 
 @dataclass
