@@ -71,7 +71,8 @@ class TorchBackend:
 
     def __init__(self, model: nn.Module, meta: dict[str, Any], device: str = "cpu") -> None:
         self.device = resolve_device(device)
-        self.model = model.to(self.device).eval()
+        # NHWC, as in training: torch's CPU max pool is several times faster on it.
+        self.model = model.to(self.device, memory_format=torch.channels_last).eval()
         mean = float(meta["preprocessing"]["mean"])
         std = float(meta["preprocessing"]["std"])
         # (pixels / 255 - mean) / std as one multiply and one subtraction, in place: each
@@ -82,6 +83,7 @@ class TorchBackend:
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         pixels = torch.from_numpy(np.require(images, requirements=["C", "W"]))
         x = pixels.unsqueeze(1).to(self.device, torch.float32).mul_(self.scale).sub_(self.shift)
+        x = x.contiguous(memory_format=torch.channels_last)
         small = self.device.type == "cpu" and len(images) < SMALL_BATCH
         with _intra_op_threads(1 if small else None):
             probs = torch.softmax(self.model(x), dim=1, dtype=torch.float32)
