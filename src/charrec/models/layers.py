@@ -201,11 +201,9 @@ def pool_before_activation(model: nn.Module) -> nn.Module:
     for block in model.modules():
         if not isinstance(block, nn.Sequential):
             continue
-        layers = list(block)
-        for i in range(len(layers) - 1):
-            act, pool = layers[i], layers[i + 1]
+        for i in range(len(block) - 1):
+            act, pool = block[i], block[i + 1]
             if isinstance(act, MONOTONIC_ACTIVATIONS) and isinstance(pool, nn.MaxPool2d):
-                layers[i], layers[i + 1] = pool, act
                 block[i], block[i + 1] = pool, act
     return model
 

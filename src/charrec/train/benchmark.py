@@ -171,15 +171,13 @@ def model_throughput(
     left out for models with batch norm, which cannot train sharded.
     """
     from charrec.models import create_model
+    from charrec.train.shards import has_batch_norm
 
-    shards = kwargs.get("threads") or torch.get_num_threads()
-    has_bn = any(
-        isinstance(m, nn.modules.batchnorm._BatchNorm) for m in create_model(model, 10).modules()
-    )
+    can_shard = _shard_count(kwargs) > 1 and not has_batch_norm(create_model(model, 10))
     rates = {
         variant[0]: variant_throughput(model, variant, **kwargs)
         for variant in variants
-        if not (variant[3] and (has_bn or shards == 1))
+        if can_shard or not variant[3]
     }
     best = max(rates, key=rates.__getitem__)
     return {"model": model, "variants": rates, "best": best, "images_per_second": rates[best]}
@@ -188,10 +186,15 @@ def model_throughput(
 def variant_throughput(model: str, variant: Variant, **kwargs: Any) -> float:
     """charrec_throughput of `model` in one of VARIANTS."""
     _, precision, channels_last, sharded = variant
-    shards = (kwargs.get("threads") or torch.get_num_threads()) if sharded else 1
+    shards = _shard_count(kwargs) if sharded else 1
     return charrec_throughput(
         model, precision=precision, channels_last=channels_last, batch_shards=shards, **kwargs
     )
+
+
+def _shard_count(kwargs: dict[str, Any]) -> int:
+    """Sharded variants use one shard per thread."""
+    return kwargs.get("threads") or torch.get_num_threads()
 
 
 def paired_baseline(variant: Variant, rounds: int = 3, **kwargs: Any) -> dict[str, Any]:

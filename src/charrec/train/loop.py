@@ -62,7 +62,7 @@ from charrec.train.optim import (
     split_weight_decay,
 )
 from charrec.train.progress import ProgressCallback, format_duration
-from charrec.train.shards import BatchShards, ShardLoss, Tensors3
+from charrec.train.shards import BatchShards, ShardLoss, Tensors3, has_batch_norm
 from charrec.train.tensorboard import TensorBoardCallback
 
 # Read the running metrics (and check for NaN) every this many optimizer steps: every step
@@ -341,7 +341,7 @@ class Trainer:
             raise ConfigError(f"{where} splits batches over CPU threads; on {self.device} use 1")
         if self.dist.enabled:
             raise ConfigError(f"{where} runs in one process; under torchrun use 1")
-        if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.model.modules()):
+        if has_batch_norm(self.model):
             raise ConfigError(
                 f"{where} needs a model without batch norm (its statistics would be per "
                 f"shard); {self.config.model.name} has batch norm: set "

@@ -83,6 +83,11 @@ class BatchShards:
         )
 
 
+def has_batch_norm(model: nn.Module) -> bool:
+    """Whether `model` has a batch norm layer, which cannot train in shards."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
 def _sum_in_order(tensors: list[torch.Tensor]) -> torch.Tensor:
     total = tensors[0].clone()
     for t in tensors[1:]:
