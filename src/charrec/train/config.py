@@ -62,6 +62,14 @@ class DataConfig:
     val_fraction: float = 0.1
     # Keep only this many training images (a seeded stratified subsample), for quick runs.
     limit: int | None = None
+    # Cross-validation: with folds = K ≥ 2, the training split (subsampled to `limit`
+    # with fold_seed) is cut into K stratified folds drawn with fold_seed; fold k
+    # (0-based) validates, the other K-1 train, and val_fraction is not used. The same K
+    # and fold_seed give the same folds whatever the model or training seed, so
+    # candidates scored on them are paired.
+    folds: int = 0
+    fold: int = 0
+    fold_seed: int = 0
     # Evaluate the final model on the test split (when the data set has one) at the end.
     evaluate_test: bool = True
 
@@ -414,6 +422,11 @@ def _validate(config: TrainConfig) -> None:
         f"data.val_fraction must be in [0, 1), got {data.val_fraction}",
     )
     _check(data.limit is None or data.limit >= 2, f"data.limit must be ≥ 2, got {data.limit}")
+    _check(data.folds == 0 or data.folds >= 2, f"data.folds must be 0 (off) or ≥ 2, {data.folds}")
+    _check(
+        data.folds == 0 or 0 <= data.fold < data.folds,
+        f"data.fold must be in 0..{data.folds - 1} for {data.folds} folds, got {data.fold}",
+    )
     if optim.name not in OPTIMIZERS:
         raise unknown_choice("optimizer", optim.name, OPTIMIZERS)
     for name, value in (("lr", optim.lr), ("eps", optim.eps)):
@@ -450,7 +463,8 @@ def _validate(config: TrainConfig) -> None:
     _check(stop.min_delta >= 0, f"early stopping min_delta must be ≥ 0, got {stop.min_delta}")
     if stop.metric not in MONITORS:
         raise unknown_choice("early stopping metric", stop.metric, MONITORS)
-    if stop.patience and stop.metric.startswith("val_") and data.val_fraction == 0:
+    no_validation = data.val_fraction == 0 and not data.folds
+    if stop.patience and stop.metric.startswith("val_") and no_validation:
         raise ConfigError(
             f"early stopping on {stop.metric} needs a validation split; set data.val_fraction > 0"
         )

@@ -138,7 +138,7 @@ def pixel_stats(images: np.ndarray) -> tuple[float, float]:
 def prepare_data(config: TrainConfig) -> TensorData:
     """Load the training split, subsample (data.limit), split off validation, stratified."""
     from charrec.data import get_spec, load_dataset
-    from charrec.data.splits import stratified_split, stratified_subsample
+    from charrec.data.splits import stratified_kfold, stratified_split, stratified_subsample
 
     data, seed = config.data, config.training.seed
     spec = get_spec(data.name)
@@ -146,8 +146,12 @@ def prepare_data(config: TrainConfig) -> TensorData:
     split = "train" if "train" in spec.splits else spec.splits[0]
     dataset = load_dataset(data.name, split, data.data_dir)
     if data.limit is not None:
-        dataset = stratified_subsample(dataset, data.limit, seed)
-    if data.val_fraction > 0:
+        # With folds, the subsample is part of the folds: the same for every candidate.
+        dataset = stratified_subsample(dataset, data.limit, data.fold_seed if data.folds else seed)
+    if data.folds:
+        train_index, val_index = stratified_kfold(dataset, data.folds, data.fold_seed)[data.fold]
+        train, val = dataset.subset(train_index), dataset.subset(val_index)
+    elif data.val_fraction > 0:
         classes = int((dataset.counts() > 0).sum())
         val_size = math.ceil(data.val_fraction * len(dataset))
         if min(val_size, len(dataset) - val_size) < classes:
@@ -563,6 +567,9 @@ class Trainer:
                 "val_images": len(data.val_y),
                 "limit": cfg.data.limit,
                 "val_fraction": cfg.data.val_fraction,
+                "folds": cfg.data.folds,
+                "fold": cfg.data.fold,
+                "fold_seed": cfg.data.fold_seed,
                 "seed": cfg.training.seed,
                 "fingerprint": data.fingerprint,
             },
