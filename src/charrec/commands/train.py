@@ -109,7 +109,21 @@ def train(
     ] = False,
     quiet: Annotated[bool, _opt("--quiet", "-q", help="Print nothing.", panel=_RUN)] = False,
     data: Annotated[
-        Optional[str], _opt("--data", "-d", help="Data set (default mnist).", panel=_DATA)
+        Optional[str],
+        _opt(
+            "--data",
+            "-d",
+            help="Data set name or a data file or folder (default mnist).",
+            panel=_DATA,
+        ),
+    ] = None,
+    classes: Annotated[
+        Optional[str],
+        _opt(
+            "--classes",
+            help="Class list of a file that lacks one (CSV, IDX): balanced, letters...",
+            panel=_DATA,
+        ),
     ] = None,
     data_dir: Annotated[
         Optional[str],
@@ -254,7 +268,8 @@ def train(
 
     keep_freed_memory()
     flags = {
-        "data.name": data,
+        "data.name": _data_name(data),
+        "data.classes": classes,
         "data.data_dir": data_dir,
         "data.val_fraction": val_fraction,
         "data.limit": limit,
@@ -317,6 +332,18 @@ def train(
         resolved = apply_overrides(resolved, {"run.out": str(run_dir)})
         _serve_tensorboard(run_dir, console)
     train_run(resolved, overwrite=overwrite, console=console, verbose=not quiet)
+
+
+def _data_name(data: str | None) -> str | None:
+    """The registered name of a short one; an existing file or folder as an absolute path,
+    so that the run's config reruns from any folder."""
+    if data is None:
+        return None
+    from charrec.data.registry import canonical_name, is_path
+
+    if is_path(data) and Path(data).expanduser().exists():
+        return str(Path(data).expanduser().resolve())
+    return canonical_name(data)
 
 
 def _serve_tensorboard(run_dir: Path, console: Console) -> None:

@@ -80,6 +80,19 @@ class DatasetSpec:
 
 _REGISTRY: dict[str, DatasetSpec] = {}
 
+# Short names people type, for the registered names. "mnist" is MNIST itself; "digits"
+# is EMNIST Digits; "letters" is the official EMNIST Letters, whose absent files are
+# reported with a pointer to letters-dev (built from the partial files at hand).
+ALIASES = {
+    "letters": "emnist-letters",
+    "balanced": "emnist-balanced",
+    "bymerge": "emnist-bymerge",
+    "byclass": "emnist-byclass",
+    "digits": "emnist-digits",
+    "bad": "binary-alphadigits",
+    "bad-letters": "binary-alphadigits-letters",
+}
+
 
 def register(spec: DatasetSpec) -> DatasetSpec:
     _REGISTRY[spec.name] = spec
@@ -90,29 +103,115 @@ def list_datasets() -> list[str]:
     return list(_REGISTRY)
 
 
+def aliases_of(name: str) -> list[str]:
+    """The short names of a registered data set."""
+    return [alias for alias, target in ALIASES.items() if target == name]
+
+
+def canonical_name(name: str) -> str:
+    """The registered name of a short name ("letters" → "emnist-letters"); others unchanged."""
+    return ALIASES.get(name, name)
+
+
+def is_path(name: str) -> bool:
+    """Whether `name` means a user's file or folder rather than a registered data set."""
+    if name in _REGISTRY or name in ALIASES:
+        return False
+    from charrec.data.files import looks_like_path
+
+    return looks_like_path(name)
+
+
+def data_label(name: str) -> str:
+    """A short label for folder names and titles: the registered name, or a file's stem."""
+    if not is_path(name):
+        return canonical_name(name)
+    path = Path(name)
+    stem = path.name.removesuffix(".gz") if path.name.endswith(".gz") else path.name
+    return Path(stem).stem or path.name
+
+
 def get_spec(name: str) -> DatasetSpec:
     try:
-        return _REGISTRY[name]
+        return _REGISTRY[canonical_name(name)]
     except KeyError:
-        raise unknown_choice("data set", name, list(_REGISTRY)) from None
+        raise unknown_choice(
+            "data set (or a path to a data file or folder)", name, [*_REGISTRY, *ALIASES]
+        ) from None
+
+
+def check_name(name: str) -> None:
+    """Raise the user's error for a name that is neither a data set nor an existing path."""
+    if is_path(name):
+        if not Path(name).expanduser().exists():
+            raise DataError(f"{name}: no such file or folder")
+        return
+    get_spec(name)
+
+
+def dataset_splits(
+    name: str, data_dir: str | os.PathLike[str] | None = None, classes: str | None = None
+) -> tuple[str, ...]:
+    """The splits of a named data set, or the parts a file or folder holds (it reads it)."""
+    if is_path(name):
+        return tuple(_file_parts(_resolved(name), classes))
+    return get_spec(name).splits
+
+
+# Names a file's validation part goes by (the course files say "validate").
+VALIDATION_PARTS = ("validate", "validation", "val", "valid")
+
+
+@dataclass(frozen=True)
+class SplitRoles:
+    """Which split trains, which validates (None: carve one out of train), which tests."""
+
+    train: str
+    validation: str | None
+    test: str | None
+
+
+def split_roles(splits: tuple[str, ...] | list[str]) -> SplitRoles:
+    """The roles of a data set's splits: "train" (else the first), its own validation part
+    if it has one, "test" if it has one."""
+    train = "train" if "train" in splits else splits[0]
+    validation = next((s for s in VALIDATION_PARTS if s in splits and s != train), None)
+    test = "test" if "test" in splits and train != "test" else None
+    return SplitRoles(train, validation, test)
+
+
+def default_split(splits: tuple[str, ...] | list[str], prefer: str) -> str:
+    """`prefer` ("train" to look, "test" to evaluate) if there, else the only split."""
+    if prefer in splits or len(splits) != 1:
+        return prefer
+    return splits[0]
 
 
 def load_dataset(
-    name: str, split: str = "train", data_dir: str | os.PathLike[str] | None = None
+    name: str,
+    split: str = "train",
+    data_dir: str | os.PathLike[str] | None = None,
+    classes: str | None = None,
 ) -> ImageSet:
     """The named data set's split in canonical form (cached, read-only arrays).
 
-    `name` may also be the path of a user's data file or folder (see charrec.data.files).
+    `name` may be a short name (`ALIASES`) or the path of a user's data file or folder
+    (see charrec.data.files); `classes` names the class list of a file that does not
+    carry it (a CSV under any name, IDX files, an .npz of another alphabet).
     """
-    if name not in _REGISTRY:
-        from charrec.data.files import looks_like_path
+    if is_path(name):
+        from charrec.data.files import pick_part
 
-        if looks_like_path(name):
-            return _load_file_cached(str(Path(name).expanduser().resolve()), split)
+        path = _resolved(name)
+        return pick_part(Path(path), _file_parts(path, classes), split)
     spec = get_spec(name)
     if split not in spec.files:
-        raise unknown_choice(f"split of {name}", split, list(spec.splits))
-    return _load_cached(name, split, str(resolve_data_dir(data_dir).resolve()))
+        raise unknown_choice(f"split of {spec.name}", split, list(spec.splits))
+    return _load_cached(spec.name, split, str(resolve_data_dir(data_dir).resolve()))
+
+
+def _resolved(name: str) -> str:
+    return str(Path(name).expanduser().resolve())
 
 
 @functools.lru_cache(maxsize=16)
@@ -124,14 +223,24 @@ def _load_cached(name: str, split: str, data_dir: str) -> ImageSet:
     return dataset
 
 
-@functools.lru_cache(maxsize=4)
-def _load_file_cached(path: str, split: str) -> ImageSet:
-    from charrec.data.files import load_file
+def _file_parts(path: str, classes: str | None) -> dict[str, ImageSet]:
+    """Every part of a file, read once per process while the file is unchanged."""
+    try:
+        stamp = Path(path).stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return dict(_file_parts_cached(path, classes, stamp))
 
-    dataset = load_file(Path(path), split)
-    dataset.images.flags.writeable = False
-    dataset.labels.flags.writeable = False
-    return dataset
+
+@functools.lru_cache(maxsize=4)
+def _file_parts_cached(path: str, classes: str | None, stamp: int) -> dict[str, ImageSet]:
+    from charrec.data.files import read_parts
+
+    parts = read_parts(Path(path), classes)
+    for dataset in parts.values():
+        dataset.images.flags.writeable = False
+        dataset.labels.flags.writeable = False
+    return parts
 
 
 # --- IDX data sets: MNIST and the EMNIST splits --------------------------------------
@@ -232,7 +341,12 @@ for _split, (_train, _test, _what) in EMNIST_SIZES.items():
             files={"train": emnist_files(_split, "train"), "test": emnist_files(_split, "test")},
             sizes={"train": _train, "test": _test},
             loader=_load_idx,
-            fetch_hint=f"run `charrec data fetch emnist --split {_split}`",
+            fetch_hint=f"run `charrec data fetch emnist --split {_split}`"
+            + (
+                "; until then, letters-dev is the letters protocol built from the files at hand"
+                if _split == "letters"
+                else ""
+            ),
             options={"transposed": True, "label_offset": 1 if _split == "letters" else 0},
         )
     )

@@ -100,6 +100,8 @@ class TensorData:
     fingerprint: str
     train_split: str
     has_test: bool
+    # The data's own validation part, when validation comes from it rather than train.
+    val_split: str | None = None
 
     @property
     def num_classes(self) -> int:
@@ -136,21 +138,27 @@ def pixel_stats(images: np.ndarray) -> tuple[float, float]:
 
 
 def prepare_data(config: TrainConfig) -> TensorData:
-    """Load the training split, subsample (data.limit), split off validation, stratified."""
-    from charrec.data import get_spec, load_dataset
+    """Load the training split, subsample (data.limit), split off validation, stratified.
+
+    A data set (or file) with a validation part of its own validates on it instead.
+    """
+    from charrec.data import dataset_splits, load_dataset, split_roles
     from charrec.data.splits import stratified_kfold, stratified_split, stratified_subsample
 
     data, seed = config.data, config.training.seed
-    spec = get_spec(data.name)
-    # Binary AlphaDigits has a single split, "all"; everything else trains on "train".
-    split = "train" if "train" in spec.splits else spec.splits[0]
-    dataset = load_dataset(data.name, split, data.data_dir)
+    # "train" (or the only part, as Binary AlphaDigits' "all"), the file's own
+    # validation part if it has one, and "test" when there is one.
+    roles = split_roles(dataset_splits(data.name, data.data_dir, data.classes))
+    split = roles.train
+    dataset = load_dataset(data.name, split, data.data_dir, data.classes)
     if data.limit is not None:
         # With folds, the subsample is part of the folds: the same for every candidate.
         dataset = stratified_subsample(dataset, data.limit, data.fold_seed if data.folds else seed)
     if data.folds:
         train_index, val_index = stratified_kfold(dataset, data.folds, data.fold_seed)[data.fold]
         train, val = dataset.subset(train_index), dataset.subset(val_index)
+    elif roles.validation is not None:
+        train, val = dataset, load_dataset(data.name, roles.validation, data.data_dir, data.classes)
     elif data.val_fraction > 0:
         classes = int((dataset.counts() > 0).sum())
         val_size = math.ceil(data.val_fraction * len(dataset))
@@ -180,7 +188,8 @@ def prepare_data(config: TrainConfig) -> TensorData:
         std,
         fingerprint(train.images, train.labels),
         split,
-        "test" in spec.splits and split != "test",
+        roles.test is not None,
+        roles.validation if not data.folds else None,
     )
 
 
@@ -273,10 +282,10 @@ class Trainer:
         self.verbose = verbose
         self.extra_callbacks = list(callbacks)
         # Check names before loading any data: unknown ones list the valid choices.
-        from charrec.data import get_spec
+        from charrec.data import check_name
         from charrec.models import model_info
 
-        get_spec(config.data.name)
+        check_name(config.data.name)
         schedule_params(config.schedule)
         # Resolved options, so the saved config and model.json name every one.
         self.model_options = _plain(model_info(config.model.name).resolve(config.model.options))
@@ -563,6 +572,8 @@ class Trainer:
             "data": {
                 "name": cfg.data.name,
                 "split": data.train_split,
+                "val_split": data.val_split,
+                "classes": cfg.data.classes,
                 "train_images": len(data.train_y),
                 "val_images": len(data.val_y),
                 "limit": cfg.data.limit,
@@ -699,7 +710,7 @@ class Trainer:
         if cfg.data.evaluate_test and self.data.has_test:
             from charrec.data import load_dataset
 
-            test_set = load_dataset(cfg.data.name, "test", cfg.data.data_dir)
+            test_set = load_dataset(cfg.data.name, "test", cfg.data.data_dir, cfg.data.classes)
             test_x, test_y = _as_tensors(test_set.images, test_set.labels)
             test = self.evaluate(test_x.to(self.device), test_y.to(self.device))
         train_time = sum(row["epoch_time"] for row in self.history)
@@ -787,8 +798,10 @@ def _plain(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def default_run_dir(config: TrainConfig) -> Path:
+    from charrec.data.registry import data_label
+
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{config.model.name}-{config.data.name}-{stamp}"
+    return Path("runs") / f"{config.model.name}-{data_label(config.data.name)}-{stamp}"
 
 
 # --- public entry points -----------------------------------------------------------------------
