@@ -103,8 +103,10 @@ def test_json_rows_match_the_library_and_a_bad_file_does_not_stop_the_rest(
         assert row["label"] == alone["label"]
         assert [t["label"] for t in row["top"]] == [t["label"] for t in alone["top"]]
         assert row["probability"] == pytest.approx(alone["probability"], abs=1e-5)
-    # Each failure on stderr, one line each, naming the file; then the count.
-    lines = err.strip().splitlines()
+    # The first use of a model exports it to ONNX once, and says so; then each failure on
+    # stderr, one line each, naming the file; then the count.
+    note, *lines = err.strip().splitlines()
+    assert note.startswith("charrec: exporting model") and "ONNX" in note
     assert len(lines) == 3 and "Traceback" not in err
     assert "broken.png" in lines[0] and "blank.png" in lines[1]
     assert "2 of 5 images failed" in lines[2]

@@ -14,20 +14,23 @@ from pathlib import Path
 
 from charrec.data.classes import DIGITS, UPPER
 from charrec.data.imageset import ImageSet
-from charrec.data.readers.alphadigits import read_binary_alphadigits
 from charrec.data.registry import DataFile, DatasetSpec, register
-from charrec.data.resize import to_emnist_frame
 
 BAD_FILE = DataFile("binaryalphadigs.mat", ("binaryalphadigits", ""), accept_raw=False)
 
 
 def in_emnist_frame(native: ImageSet, name: str | None = None) -> ImageSet:
     """The same images converted to the 28×28 EMNIST frame."""
+    # Imported on use (SciPy): listing or checking the data sets should not pay for it.
+    from charrec.data.resize import to_emnist_frame
+
     images = to_emnist_frame(native.images)
     return ImageSet(images, native.labels, native.classes, name or native.name, native.sources)
 
 
 def _load(spec: DatasetSpec, data_dir: Path, split: str) -> ImageSet:
+    from charrec.data.readers.alphadigits import read_binary_alphadigits
+
     path = spec.path(data_dir, BAD_FILE)
     letters_only = bool(spec.options["letters_only"])
     return in_emnist_frame(read_binary_alphadigits(path, letters_only=letters_only), spec.name)

@@ -438,4 +438,3 @@ def save(result: dict[str, Any], path: str | Path) -> None:
     from charrec.fileio import write_json
 
     write_json(Path(path), result)
-

@@ -50,8 +50,8 @@ def bench_realistic(
     from rich.progress import Progress
     from rich.table import Table
 
-    from charrec.evaluate.realistic.evaluation import evaluate_realistic
-    from charrec.evaluate.realistic.report import summary, write_realistic_report
+    from charrec.infer.realistic.evaluation import evaluate_realistic
+    from charrec.infer.realistic.report import summary, write_realistic_report
     from charrec.infer.recognizer import load
 
     if per_class < 1:
