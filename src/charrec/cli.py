@@ -22,6 +22,7 @@ from charrec.commands import predict as predict_commands
 from charrec.commands import serve as serve_commands
 from charrec.commands import tensorboard as tensorboard_commands
 from charrec.commands import train as train_commands
+from charrec.commands.helptext import use_tidy_help
 from charrec.errors import CharrecError
 
 app = typer.Typer(
@@ -63,6 +64,7 @@ app.command("export", epilog=export_commands.EPILOG)(export_commands.export)
 app.command("tensorboard", epilog=tensorboard_commands.EPILOG)(tensorboard_commands.tensorboard)
 app.command("predict", epilog=predict_commands.EPILOG)(predict_commands.predict)
 app.command("serve", epilog=serve_commands.EPILOG)(serve_commands.serve)
+use_tidy_help(app)
 
 
 def main(argv: list[str] | None = None) -> None:

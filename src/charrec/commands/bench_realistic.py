@@ -9,11 +9,13 @@ import typer
 
 from charrec.errors import ConfigError
 
-EPILOG = (
-    "Examples: charrec bench realistic --model letters · "
-    "charrec bench realistic --model alphanumeric --per-class 16 --out realistic-an · "
-    "charrec bench realistic --model runs/vgg-letters --seed 1"
-)
+EPILOG = """\
+[bold]Examples[/]
+
+  charrec bench realistic --model letters
+  charrec bench realistic --model alphanumeric --per-class 16 --out realistic-an
+  charrec bench realistic --model runs/vgg-letters --seed 1
+"""
 
 
 def _percent(value: float | None) -> str:

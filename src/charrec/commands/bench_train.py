@@ -11,17 +11,17 @@ from rich.console import Console
 EPILOG = """\
 [bold]Examples[/]
 
-  Everything (each zoo model, keras-convnet vs a DataLoader loop, both MNIST recipes):
+Everything (each zoo model, keras-convnet vs a DataLoader loop, both MNIST recipes):
 
-    charrec bench train --out bench-train.json
+  charrec bench train --out bench-train.json
 
-  Only two models, fp32 only, no recipes:
+Only two models, fp32 only, no recipes:
 
-    charrec bench train --models keras-convnet,vgg --fp32-only --no-recipes
+  charrec bench train --models keras-convnet,vgg --fp32-only --no-recipes
 
-  Time to 99.0% / 99.5% MNIST test accuracy of one recipe:
+Time to 99.0% / 99.5% MNIST test accuracy of one recipe:
 
-    charrec bench train --models none --recipes recipes/mnist-fast.yaml
+  charrec bench train --models none --recipes recipes/mnist-fast.yaml
 
 Throughput is the best of --repeats timed epochs of --images MNIST images after a
 warm-up epoch; run it on an otherwise idle machine (the load average is printed).

@@ -17,42 +17,55 @@ from charrec.errors import ConfigError
 EPILOG = """\
 [bold]Examples[/]
 
-  Chollet's dense net on MNIST, as in "Deep Learning with Python" (about 98% in 5 epochs):
+Chollet's dense net on MNIST, as in "Deep Learning with Python" (about 98% in
+5 epochs):
 
-    charrec train --data mnist --model chollet-mlp --optimizer rmsprop --epochs 5
+  charrec train --data mnist --model chollet-mlp --optimizer rmsprop \\
+    --epochs 5
 
-  The Keras "Simple MNIST convnet" (about 99.2%), into a chosen run folder:
+The Keras "Simple MNIST convnet" (about 99.2%), into a chosen run folder:
 
-    charrec train --data mnist --model keras-convnet --epochs 15 --out runs/convnet
+  charrec train --data mnist --model keras-convnet --epochs 15 \\
+    --out runs/convnet
 
-  EMNIST Letters with techniques on: augmentation, cosine schedule with warm-up, label
-  smoothing, early stopping on validation accuracy (restoring the best epoch):
+EMNIST Letters (short name letters) with techniques on: augmentation, cosine
+schedule with warm-up, label smoothing, early stopping on validation accuracy
+(restoring the best epoch):
 
-    charrec train --data emnist-letters --model deotte --augment standard \\
-      --schedule cosine --warmup 1 --label-smoothing 0.1 \\
-      --early-stopping 5 --monitor val_accuracy --epochs 40
+  charrec train --data letters --model deotte --augment standard \\
+    --schedule cosine --warmup 1 --label-smoothing 0.1 \\
+    --early-stopping 5 --monitor val_accuracy --epochs 40
 
-  Any other config key with --set, e.g. a deeper MLP and a step schedule:
+Your own file: a course .npz trains on its train part, validates on its
+validate part and tests on its test part; a Kaggle CSV under any name says
+its class list:
 
-    charrec train --model mlp --set model.options.hidden=[512,256,128] \\
-      --schedule step --set schedule.params.step_size=5
+  charrec train --data emnist_letter.npz --model keras-convnet
+  charrec train --data balanced-train.csv --classes balanced
 
-  A quick smoke test on 2,000 images; print the resolved config without training:
+Any other config key with --set, e.g. a deeper MLP and a step schedule:
 
-    charrec train --limit 2000 --epochs 2 --print-config
+  charrec train --model mlp --set model.options.hidden=[512,256,128] \\
+    --schedule step --set schedule.params.step_size=5
 
-  Rerun a run from its saved config, or continue it after an interruption:
+A quick smoke test on 2,000 images; print the resolved config without
+training:
 
-    charrec train --config runs/convnet/config.yaml --out runs/convnet-again
-    charrec train --resume runs/convnet
+  charrec train --limit 2000 --epochs 2 --print-config
 
-  Several processes with PyTorch DDP (rank 0 writes the run folder):
+Rerun a run from its saved config, or continue it after an interruption:
 
-    torchrun --standalone --nproc_per_node 2 -m charrec train --data mnist --epochs 5
+  charrec train --config runs/convnet/config.yaml --out runs/convnet-again
+  charrec train --resume runs/convnet
 
-A run folder holds config.yaml, history.json, model.safetensors + model.json (the
-checkpoint), state.pt (for --resume) and metrics.json. `charrec.train.load_run(folder)`
-loads the trained model in Python.
+Several processes with PyTorch DDP (rank 0 writes the run folder):
+
+  torchrun --standalone --nproc_per_node 2 -m charrec train \\
+    --data mnist --epochs 5
+
+A run folder holds config.yaml, history.json, model.safetensors + model.json
+(the checkpoint), state.pt (for --resume) and metrics.json.
+`charrec.train.load_run(folder)` loads the trained model in Python.
 """
 
 _DATA, _MODEL, _OPTIM, _REG, _LOOP, _RUN = (
