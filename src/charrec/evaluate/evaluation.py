@@ -100,6 +100,23 @@ def _fit_size(dataset: ImageSet, size: tuple[int, int]) -> tuple[np.ndarray, str
     return to_emnist_frame(dataset.images, size=size[0]), note
 
 
+def run_training_facts(run_dir: Path) -> dict[str, Any]:
+    """How long the run trained and how fast (its metrics.json), or {} if it does not say."""
+    path = run_dir / "metrics.json"
+    if not path.is_file():
+        return {}
+    from charrec.fileio import read_json
+
+    try:
+        metrics = read_json(path)
+    except CharrecError:
+        return {}
+    if not isinstance(metrics, dict):
+        return {}
+    keys = ("train_time", "images_per_second", "epochs", "device")
+    return {key: metrics[key] for key in keys if metrics.get(key) is not None}
+
+
 def evaluate_model(
     model: Any,
     meta: dict[str, Any],
@@ -185,6 +202,7 @@ def evaluate_run(
         "parameters": meta.get("parameters"),
         "trained_on": (meta.get("data") or {}).get("name"),
     }
+    metrics["training"] = run_training_facts(run.path)
     result = EvaluationResult(
         run.path,
         data,
