@@ -20,7 +20,7 @@ from charrec.errors import CharrecError
 
 app = typer.Typer(help="Find, inspect, verify and download data sets.", no_args_is_help=True)
 app.command("fetch")(fetch)
-console = Console()
+console = Console(emoji=False)  # file names are data, never emoji codes
 
 NameArgument = Annotated[
     str, typer.Argument(help="A data set name (see `charrec data list`), or a data file or folder.")

@@ -90,7 +90,8 @@ def evaluate(
     """
     from charrec.evaluate.evaluation import evaluate_run
 
-    console = Console()
+    # No emoji codes: a key like "scans:train:" is data, not ":train:".
+    console = Console(emoji=False)
     result = evaluate_run(
         run, data, split, data_dir, classes=classes, batch_size=batch_size, device=device
     )

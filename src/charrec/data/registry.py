@@ -127,8 +127,10 @@ def data_label(name: str) -> str:
     if not is_path(name):
         return canonical_name(name)
     path = Path(name)
-    stem = path.name.removesuffix(".gz") if path.name.endswith(".gz") else path.name
-    return Path(stem).stem or path.name
+    stem = path.name.removesuffix(".gz")
+    # An IDX images file is named for its set and part: "scans-train-images-idx3-ubyte".
+    stem = stem.removesuffix("-images-idx3-ubyte")
+    return Path(stem).stem if "." in stem else stem or path.name
 
 
 def get_spec(name: str) -> DatasetSpec:
