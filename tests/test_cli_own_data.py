@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from charrec.cli import main
-from charrec.data import canonical_name, dataset_splits, get_spec, load_dataset
+from charrec.data import canonical_name, data_label, dataset_splits, get_spec, load_dataset
 from charrec.errors import DataError
 from datagen import (
     glyphs,
@@ -124,6 +124,10 @@ def test_train_evaluate_and_show_from_a_path(kind: str, tmp_path: Path) -> None:
     split = "test" if "test" in parts else parts[0]
     assert f":{split}: " in out
     assert (run / "evaluation").is_dir()
+
+    code, out, err = cli(["compare", str(run)])
+    assert code == 0, err
+    assert data_label(path) in out and str(tmp_path) not in out  # the name, not the path
 
     grid = tmp_path / "grid.png"
     code, out, err = cli(["data", "show", path, *options, "-n", "8", "--out", str(grid)])
