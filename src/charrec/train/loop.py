@@ -135,6 +135,14 @@ def pixel_stats(images: np.ndarray) -> tuple[float, float]:
     return mean, math.sqrt(var) or 1.0
 
 
+def training_split(name: str) -> str:
+    """The split a data set trains on: "train", or its only one (Binary AlphaDigits' "all")."""
+    from charrec.data import get_spec
+
+    splits = get_spec(name).splits
+    return "train" if "train" in splits else splits[0]
+
+
 def prepare_data(config: TrainConfig) -> TensorData:
     """Load the training split, subsample (data.limit), split off validation, stratified."""
     from charrec.data import get_spec, load_dataset
