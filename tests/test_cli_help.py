@@ -23,6 +23,15 @@ NAMES = [" ".join(path) or "charrec" for path, _ in COMMANDS]
 def test_reflow_joins_prose_and_keeps_examples() -> None:
     text = "One long\nparagraph here.\n\n  charrec train \\\n    --data mnist\n"
     assert reflow(text) == "One long paragraph here.\n\n  charrec train \\\n    --data mnist"
+    # Prose indented by 2 above examples indented by 4 (as cleandoc leaves them: 0 and 2);
+    # a list with hanging lines stays as written.
+    text = (
+        "[b]Ex[/]\n\n  Two\n  lines:\n\n    charrec a\n    charrec b\n\n  0  ok\n  2  no,\n     see"
+    )
+    assert (
+        reflow(text)
+        == "[b]Ex[/]\n\nTwo lines:\n\n  charrec a\n  charrec b\n\n0  ok\n2  no,\n   see"
+    )
 
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=NAMES)
@@ -31,7 +40,7 @@ def test_help_fits_80_columns_and_describes_every_parameter(path, command) -> No
         for line in (getattr(command, kind) or "").splitlines():
             # Prose is one line per paragraph (the terminal wraps it); examples and lists
             # keep their lines, which must fit.
-            if line.startswith(" "):
+            if line.startswith(" ") or "\\" in line:
                 assert len(line) <= WIDTH, f"{kind} line of {len(line)} characters: {line!r}"
     for param in command.params:
         assert getattr(param, "help", None), f"{param.name} of {' '.join(path)} has no help"

@@ -20,6 +20,7 @@ from charrec.commands import evaluate as evaluate_commands
 from charrec.commands import export as export_commands
 from charrec.commands import predict as predict_commands
 from charrec.commands import serve as serve_commands
+from charrec.commands import study as study_commands
 from charrec.commands import tensorboard as tensorboard_commands
 from charrec.commands import train as train_commands
 from charrec.commands.helptext import use_tidy_help
@@ -57,6 +58,7 @@ def _options(
 
 app.add_typer(data_commands.app, name="data")
 app.add_typer(bench_commands.app, name="bench")
+app.add_typer(study_commands.app, name="study")
 app.command("train", epilog=train_commands.EPILOG)(train_commands.train)
 app.command("evaluate", epilog=evaluate_commands.EVALUATE_EPILOG)(evaluate_commands.evaluate)
 app.command("compare", epilog=evaluate_commands.COMPARE_EPILOG)(evaluate_commands.compare)

@@ -3,8 +3,8 @@ without a type tag.
 
 Help paragraphs are written wrapped in the source; typer keeps those line breaks, so at
 80 columns each long source line would wrap again and leave a fragment behind it. Here
-each prose paragraph becomes one line that the terminal wraps once; indented lines
-(examples, lists) stay as written and are kept short enough for 80 columns (a test
+each prose paragraph becomes one line that the terminal wraps once; examples and lists
+stay as written and are kept short enough for 80 columns (tests/test_cli_help.py
 checks). A flag takes no value, so its `<bool>` type tag is left out.
 """
 
@@ -20,16 +20,29 @@ from typer.core import TyperCommand, TyperGroup
 WIDTH = 78
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
 def reflow(text: str | None) -> str | None:
-    """Join the lines of each prose paragraph; keep indented paragraphs line by line."""
+    """Join the lines of each prose paragraph; keep examples and lists line by line.
+
+    Prose is a paragraph whose lines share one indentation that is shallower than the
+    deepest one in the text (examples sit deepest: prose at 0 with examples at 2, or
+    prose at 2 with examples at 4); a paragraph of mixed indentation (a list with hanging
+    lines, a command continued over lines) is kept as written.
+    """
     if not text:
         return text
-    paragraphs = inspect.cleandoc(text).split("\n\n")
+    paragraphs = [p.splitlines() for p in inspect.cleandoc(text).split("\n\n")]
+    uniform = [{_indent(line) for line in lines} for lines in paragraphs]
+    levels = {next(iter(indents)) for indents in uniform if len(indents) == 1}
+    deepest = max(levels) if len(levels) > 1 else None
     out = []
-    for paragraph in paragraphs:
-        lines = paragraph.splitlines()
-        if any(line.startswith(" ") for line in lines):
-            out.append(paragraph)
+    for lines, indents in zip(paragraphs, uniform, strict=True):
+        level = next(iter(indents)) if len(indents) == 1 else None
+        if level is None or level == deepest:
+            out.append("\n".join(lines))
         else:
             out.append(" ".join(line.strip() for line in lines))
     return "\n\n".join(out)

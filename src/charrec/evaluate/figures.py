@@ -404,3 +404,51 @@ def plot_top_predictions(
         figure.suptitle(suptitle, fontsize=11)
     figure.tight_layout()
     save_figure(figure, path)
+
+
+# --- scores of several candidates ------------------------------------------------------------
+
+
+def plot_scores(
+    labels: Sequence[str],
+    means: Sequence[float],
+    stds: Sequence[float],
+    path: str | os.PathLike[str],
+    title: str = "",
+    highlight: int | None = None,
+    ylabel: str = "validation accuracy",
+) -> None:
+    """Mean ± std per candidate (e.g. over cross-validation folds); `highlight` in green."""
+    means, stds = np.asarray(means, dtype=np.float64), np.asarray(stds, dtype=np.float64)
+    count = len(labels)
+    figure, axis = plt.subplots(figsize=(float(np.clip(1.1 * count + 2.0, 4.5, 14.0)), 3.6))
+    colours = ["#1a7f37" if i == highlight else "#4c72b0" for i in range(count)]
+    axis.bar(
+        range(count),
+        means,
+        yerr=stds,
+        color=colours,
+        capsize=5,
+        edgecolor="#333333",
+        linewidth=0.5,
+        error_kw={"elinewidth": 1},
+    )
+    # Zoom onto the scores: the differences of interest are a few points.
+    low = float(max(0.0, np.min(means - stds) - 0.02)) if count else 0.0
+    high = float(min(1.0, np.max(means + stds) + 0.01)) if count else 1.0
+    axis.set_ylim(low, max(high, low + 0.01))
+    axis.set_xticks(
+        range(count),
+        list(labels),
+        rotation=20 if count > 4 else 0,
+        ha="right" if count > 4 else "center",
+        fontsize=9,
+    )
+    for i, (mean, std) in enumerate(zip(means, stds, strict=True)):
+        axis.text(i, mean + std, f"{100 * mean:.2f}%", ha="center", va="bottom", fontsize=8)
+    axis.set_ylabel(ylabel + (f" (axis from {low:.2f})" if low > 0 else ""))
+    if title:
+        axis.set_title(title, fontsize=11)
+    axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    save_figure(figure, path)

@@ -137,6 +137,14 @@ def pixel_stats(images: np.ndarray) -> tuple[float, float]:
     return mean, math.sqrt(var) or 1.0
 
 
+def training_split(name: str, data_dir: str | None = None, classes: str | None = None) -> str:
+    """The split a data set (or data file) trains on: "train", or its only one (Binary
+    AlphaDigits' "all")."""
+    from charrec.data import dataset_splits, split_roles
+
+    return split_roles(dataset_splits(name, data_dir, classes)).train
+
+
 def prepare_data(config: TrainConfig) -> TensorData:
     """Load the training split, subsample (data.limit), split off validation, stratified.
 
