@@ -186,6 +186,12 @@ def test_a_kaggle_name_tells_its_classes(tmp_path: Path) -> None:
     assert len(load_dataset(str(path), "test").classes) == 47
 
 
+def test_classes_of_a_named_data_set_are_refused(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    code, _, err = cli(["train", "--data", "mnist", "--classes", "letters", "--out", str(run)])
+    assert code == 2 and "mnist has its own classes" in err and not run.exists()
+
+
 def test_short_names() -> None:
     assert canonical_name("letters") == "emnist-letters"
     assert canonical_name("bad") == "binary-alphadigits"

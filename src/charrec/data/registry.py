@@ -17,7 +17,7 @@ from charrec.data.classes import EMNIST_CLASSES
 from charrec.data.imageset import ImageSet
 from charrec.data.location import resolve_data_dir
 from charrec.data.readers.idx import read_idx_images, read_idx_labels
-from charrec.errors import DataError, unknown_choice
+from charrec.errors import ConfigError, DataError, unknown_choice
 
 EMNIST_FOLDERS = ("emnist", "emnist/gzip", "gzip", "")
 MNIST_FOLDERS = ("mnist", "")
@@ -142,13 +142,19 @@ def get_spec(name: str) -> DatasetSpec:
         ) from None
 
 
-def check_name(name: str) -> None:
-    """Raise the user's error for a name that is neither a data set nor an existing path."""
+def check_name(name: str, classes: str | None = None) -> None:
+    """Raise the user's error for a name that is neither a data set nor an existing path,
+    or for a class list given to a named data set (which has its own)."""
     if is_path(name):
         if not Path(name).expanduser().exists():
             raise DataError(f"{name}: no such file or folder")
         return
-    get_spec(name)
+    spec = get_spec(name)
+    if classes is not None:
+        raise ConfigError(
+            f"{spec.name} has its own classes; --classes (data.classes) is for a data file "
+            "that does not say its classes (a CSV or IDX file)"
+        )
 
 
 def dataset_splits(
@@ -157,6 +163,7 @@ def dataset_splits(
     """The splits of a named data set, or the parts a file or folder holds (it reads it)."""
     if is_path(name):
         return tuple(_file_parts(_resolved(name), classes))
+    check_name(name, classes)
     return get_spec(name).splits
 
 
@@ -206,6 +213,7 @@ def load_dataset(
 
         path = _resolved(name)
         return pick_part(Path(path), _file_parts(path, classes), split)
+    check_name(name, classes)
     spec = get_spec(name)
     if split not in spec.files:
         raise unknown_choice(f"split of {spec.name}", split, list(spec.splits))

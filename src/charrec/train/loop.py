@@ -293,7 +293,7 @@ class Trainer:
         from charrec.data import check_name
         from charrec.models import model_info
 
-        check_name(config.data.name)
+        check_name(config.data.name, config.data.classes)
         schedule_params(config.schedule)
         # Resolved options, so the saved config and model.json name every one.
         self.model_options = _plain(model_info(config.model.name).resolve(config.model.options))
