@@ -137,9 +137,8 @@ def get_spec(name: str) -> DatasetSpec:
     try:
         return _REGISTRY[canonical_name(name)]
     except KeyError:
-        raise unknown_choice(
-            "data set (or a path to a data file or folder)", name, [*_REGISTRY, *ALIASES]
-        ) from None
+        listed = unknown_choice("data set", name, [*_REGISTRY, *ALIASES])
+        raise ConfigError(f"{listed}; or give the path of a data file or folder") from None
 
 
 def check_name(name: str, classes: str | None = None) -> None:
