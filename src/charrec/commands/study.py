@@ -196,7 +196,8 @@ def run(
             f"{arm.arm}: final model {100 * (final.get('test_accuracy') or 0):.2f}% on test",
             highlight=False,
         )
-    console.print(f"report: {outcome.files['html']}", highlight=False, soft_wrap=True)
+    if outcome.files:
+        console.print(f"report: {outcome.files['html']}", highlight=False, soft_wrap=True)
 
 
 @app.command("tune", epilog=TUNE_EPILOG)

@@ -37,6 +37,7 @@ CSV_COLUMNS = (
     "train_time",
     "epochs",
     "candidate",
+    "host",
     "run_dir",
 )
 
@@ -73,7 +74,8 @@ def _row(arm: str, stage: StageResult, option: str, chosen: bool, unit, results)
         "train_time": result.get("train_time"),
         "epochs": result.get("epochs"),
         "candidate": unit.candidate,
-        "run_dir": unit.config.run.out,
+        "host": result.get("host"),
+        "run_dir": result.get("run_dir") or unit.config.run.out,
     }
 
 
@@ -191,7 +193,8 @@ def evaluate_finals(finals: dict[str, Any], results: dict[str, dict[str, Any]]) 
         if unit.key not in results:
             continue
         if unit.key not in by_key:
-            by_key[unit.key] = evaluate_run(unit.config.run.out, split="test")
+            folder = results[unit.key].get("run_dir") or unit.config.run.out
+            by_key[unit.key] = evaluate_run(folder, split="test")
         evaluated[role] = {
             "unit": unit,
             "result": results[unit.key],
