@@ -97,6 +97,14 @@ def test_balanced_dev_matches_protocol(real_data_dir: Path) -> None:
     assert rows > cols  # upright
 
 
+def test_letters_case_dev_keeps_case_and_spares_letters_dev_test(real_data_dir: Path) -> None:
+    train = load_dataset("letters-case-dev", "train", real_data_dir)
+    letters_test = load_dataset("letters-dev", "test", real_data_dir)
+    assert len(train.classes) == 52 and train.classes[0] == "A" and train.classes[-1] == "z"
+    assert (train.counts() > 0).all()
+    assert not overlap_mask(train.images, letters_test.images).any()
+
+
 def test_loaded_sets_are_read_only(real_data_dir: Path) -> None:
     test = load_dataset("mnist", "test", real_data_dir)
     with pytest.raises(ValueError):
