@@ -15,6 +15,7 @@ import typer
 
 from charrec import __version__
 from charrec.commands import bench as bench_commands
+from charrec.commands import coursework as coursework_commands
 from charrec.commands import data as data_commands
 from charrec.commands import evaluate as evaluate_commands
 from charrec.commands import export as export_commands
@@ -59,6 +60,7 @@ def _options(
 app.add_typer(data_commands.app, name="data")
 app.add_typer(bench_commands.app, name="bench")
 app.add_typer(study_commands.app, name="study")
+app.command("coursework", epilog=coursework_commands.EPILOG)(coursework_commands.coursework)
 app.command("train", epilog=train_commands.EPILOG)(train_commands.train)
 app.command("evaluate", epilog=evaluate_commands.EVALUATE_EPILOG)(evaluate_commands.evaluate)
 app.command("compare", epilog=evaluate_commands.COMPARE_EPILOG)(evaluate_commands.compare)

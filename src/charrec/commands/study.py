@@ -70,6 +70,22 @@ def _opt(*names: str, help: str, **kwargs: Any) -> Any:
     return typer.Option(*names, help=help, show_default=False, **kwargs)
 
 
+# Options that `study run` and `study tune` share.
+OutOption = Annotated[Path, _opt("--out", "-o", help="The study folder (created, or continued).")]
+DataOption = Annotated[Optional[str], _opt("--data", "-d", help="Data set name or path.")]
+EpochsOption = Annotated[Optional[int], _opt("--epochs", help="Epochs per trial.")]
+LimitOption = Annotated[
+    Optional[int], _opt("--limit", help="Training images per trial (stratified subsample).")
+]
+NameOption = Annotated[
+    Optional[str], _opt("--name", help="Study name in its storage (default: folder name).")
+]
+StorageOption = Annotated[
+    Optional[str],
+    _opt("--storage", help="Storage URL shared by workers (default: SQLite in the folder)."),
+]
+
+
 def _split_list(text: str | None) -> list[str] | None:
     return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
 
@@ -103,8 +119,8 @@ def _bases(paths: list[str] | None, arms: list[str] | None, data: str) -> Any:
 # ruff: noqa: UP045
 @app.command("run", epilog=RUN_EPILOG)
 def run(
-    out: Annotated[Path, _opt("--out", "-o", help="The study folder (created, or continued).")],
-    data: Annotated[Optional[str], _opt("--data", "-d", help="Data set name or path.")] = None,
+    out: OutOption,
+    data: DataOption = None,
     spec_file: Annotated[
         Optional[Path], _opt("--spec", help="A study YAML (e.g. a study folder's study.yaml).")
     ] = None,
@@ -124,23 +140,16 @@ def run(
     ] = None,
     folds: Annotated[int, _opt("--folds", "-k", help="Cross-validation folds (default 3).")] = 3,
     fold_seed: Annotated[int, _opt("--fold-seed", help="Seed of the folds (default 0).")] = 0,
-    epochs: Annotated[Optional[int], _opt("--epochs", help="Epochs per trial.")] = None,
-    limit: Annotated[
-        Optional[int], _opt("--limit", help="Training images per trial (stratified subsample).")
-    ] = None,
+    epochs: EpochsOption = None,
+    limit: LimitOption = None,
     final_epochs: Annotated[
         Optional[int], _opt("--final-epochs", help="Epochs of the final models.")
     ] = None,
     final_limit: Annotated[
         Optional[int], _opt("--final-limit", help="Training images of the final models.")
     ] = None,
-    name: Annotated[
-        Optional[str], _opt("--name", help="Study name in its storage (default: folder name).")
-    ] = None,
-    storage: Annotated[
-        Optional[str],
-        _opt("--storage", help="Storage URL shared by workers (default: SQLite in the folder)."),
-    ] = None,
+    name: NameOption = None,
+    storage: StorageOption = None,
     jobs: Annotated[int, _opt("--jobs", "-j", help="Worker processes here (default 1).")] = 1,
     heartbeat: Annotated[
         int, _opt("--heartbeat", help="Seconds between a trial's heartbeats (default 10).")
@@ -198,14 +207,15 @@ def run(
             f"{arm.arm}: final model {100 * (final.get('test_accuracy') or 0):.2f}% on test",
             highlight=False,
         )
-    console.print(f"report: {outcome.files['html']}", highlight=False, soft_wrap=True)
+    if outcome.files:
+        console.print(f"report: {outcome.files['html']}", highlight=False, soft_wrap=True)
 
 
 @app.command("tune", epilog=TUNE_EPILOG)
 def tune(
-    out: Annotated[Path, _opt("--out", "-o", help="The study folder (created, or continued).")],
+    out: OutOption,
     space: Annotated[Path, _opt("--space", help="Search space YAML: config key -> range.")],
-    data: Annotated[Optional[str], _opt("--data", "-d", help="Data set name or path.")] = None,
+    data: DataOption = None,
     base: Annotated[
         Optional[Path], _opt("--base", help="Base config YAML (default: the CNN arm's).")
     ] = None,
@@ -215,23 +225,16 @@ def tune(
     folds: Annotated[
         int, _opt("--folds", "-k", help="Cross-validate each trial over k folds (default 0: off).")
     ] = 0,
-    epochs: Annotated[Optional[int], _opt("--epochs", help="Epochs per trial.")] = None,
-    limit: Annotated[
-        Optional[int], _opt("--limit", help="Training images per trial (stratified subsample).")
-    ] = None,
+    epochs: EpochsOption = None,
+    limit: LimitOption = None,
     final_epochs: Annotated[
         Optional[int], _opt("--final-epochs", help="Epochs of the best config's final model.")
     ] = None,
     sampler: Annotated[str, _opt("--sampler", help="tpe (default) or random.")] = "tpe",
     pruner: Annotated[str, _opt("--pruner", help="median (default) or none.")] = "median",
     seed: Annotated[int, _opt("--seed", help="Sampler seed (default 0).")] = 0,
-    name: Annotated[
-        Optional[str], _opt("--name", help="Study name in its storage (default: folder name).")
-    ] = None,
-    storage: Annotated[
-        Optional[str],
-        _opt("--storage", help="Storage URL shared by workers (default: SQLite in the folder)."),
-    ] = None,
+    name: NameOption = None,
+    storage: StorageOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Search config keys with Optuna (TPE), pruning poor trials; train and test the best."""

@@ -25,7 +25,7 @@ TEST_FRACTION = 0.2
 SEED = 0
 
 
-def _load(spec: DatasetSpec, data_dir: Path, split: str) -> ImageSet:
+def load_split(spec: DatasetSpec, data_dir: Path, split: str) -> ImageSet:
     byclass = read_part(spec, data_dir, "byclass-test", EMNIST_CLASSES["byclass"], 0)
     pool = drop_duplicates(byclass)
     # Imported here: scikit-learn takes a second to import, and listing or checking the
@@ -50,7 +50,7 @@ register(
             "test": LETTERS_DEV_FILES["byclass-test"],
         },
         sizes={"train": 91_399, "test": 23_265},
-        loader=_load,
+        loader=load_split,
         fetch_hint="the alphanumeric-dev files come with the shared data folder",
     )
 )

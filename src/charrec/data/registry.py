@@ -293,6 +293,9 @@ def _load_idx(spec: DatasetSpec, data_dir: Path, split: str) -> ImageSet:
     )
 
 
+# The development protocols that stand in for EMNIST splits whose files are absent here.
+STAND_INS = {"letters": "letters-dev", "balanced": "balanced-dev"}
+
 EMNIST_SIZES = {
     "byclass": (697_932, 116_323, "62 classes: digits, upper and lower case letters"),
     "bymerge": (697_932, 116_323, "47 classes: ByClass with 15 look-alike letter cases merged"),
@@ -352,8 +355,9 @@ for _split, (_train, _test, _what) in EMNIST_SIZES.items():
             loader=_load_idx,
             fetch_hint=f"run `charrec data fetch emnist --split {_split}`"
             + (
-                "; until then, letters-dev is the letters protocol built from the files at hand"
-                if _split == "letters"
+                f"; until then, {STAND_INS[_split]} is the {_split} protocol built from the "
+                "files at hand"
+                if _split in STAND_INS
                 else ""
             ),
             options={"transposed": True, "label_offset": 1 if _split == "letters" else 0},

@@ -37,6 +37,7 @@ CSV_COLUMNS = (
     "train_time",
     "epochs",
     "candidate",
+    "host",
     "run_dir",
 )
 
@@ -73,7 +74,8 @@ def _row(arm: str, stage: StageResult, option: str, chosen: bool, unit, results)
         "train_time": result.get("train_time"),
         "epochs": result.get("epochs"),
         "candidate": unit.candidate,
-        "run_dir": unit.config.run.out,
+        "host": result.get("host"),
+        "run_dir": result.get("run_dir") or unit.config.run.out,
     }
 
 
@@ -101,9 +103,23 @@ def write_report(
     wall_time: float | None = None,
 ) -> dict[str, Path]:
     """results.csv, figures/, report.md and report.html in `out`; returns their paths."""
+    from charrec.evaluate.report import write_report as write_pages
+
+    report, _ = build_report(spec, plan, results, out, wall_time)
+    return {**write_pages(report, out), "csv": out / "results.csv"}
+
+
+def build_report(
+    spec: StudySpec,
+    plan: Plan,
+    results: dict[str, dict[str, Any]],
+    out: Path,
+    wall_time: float | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """The report (figures and results.csv written into `out`) and the final models'
+    evaluations by arm and role."""
     from charrec.evaluate import figures
     from charrec.evaluate.report import Figure, Report, Table, Text
-    from charrec.evaluate.report import write_report as write_pages
 
     figure_dir = out / "figures"
     figure_dir.mkdir(parents=True, exist_ok=True)
@@ -142,9 +158,10 @@ def write_report(
             blocks.append(Table(["config key", "base", "final"], changes or [["(none)", "", ""]]))
         report.section(f"{arm.arm}: one factor at a time", *blocks)
         finals[arm.arm] = evaluate_finals(arm.finals, results)
-    epochs = spec.final_epochs or spec.trial_epochs or "the config’s"
-    final_sections(report, finals, figure_dir, f"{epochs} epochs")
-    return {**write_pages(report, out), "csv": out / "results.csv"}
+    epochs = spec.final_epochs or spec.trial_epochs
+    budget = f"{epochs} epoch{'s' * (epochs != 1)}" if epochs else "the config's epochs"
+    final_sections(report, finals, figure_dir, budget)
+    return report, finals
 
 
 def _stage_blocks(arm: ArmPlan, stage: StageResult, figure_dir, figures, Table, Figure, Text):
@@ -191,7 +208,8 @@ def evaluate_finals(finals: dict[str, Any], results: dict[str, dict[str, Any]]) 
         if unit.key not in results:
             continue
         if unit.key not in by_key:
-            by_key[unit.key] = evaluate_run(unit.config.run.out, split="test")
+            folder = results[unit.key].get("run_dir") or unit.config.run.out
+            by_key[unit.key] = evaluate_run(folder, split="test")
         evaluated[role] = {
             "unit": unit,
             "result": results[unit.key],

@@ -51,7 +51,18 @@ def result_of(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_unit(unit: Unit, threads: int | None = None, callbacks: tuple = ()) -> dict[str, Any]:
-    """Train (or resume, or read back) `unit`; returns `result_of` its metrics."""
+    """Train (or resume, or read back) `unit`; returns `result_of` its metrics, and where
+    the run folder is (host and path: workers on other machines have their own)."""
+    return {**_run(unit, threads, callbacks), **_where(unit)}
+
+
+def _where(unit: Unit) -> dict[str, Any]:
+    import socket
+
+    return {"run_dir": str(Path(unit.config.run.out).resolve()), "host": socket.gethostname()}
+
+
+def _run(unit: Unit, threads: int | None, callbacks: tuple) -> dict[str, Any]:
     from charrec.train import resume, train
 
     config = unit.config

@@ -152,8 +152,25 @@ def run_study(
     results = store.results()
     wall = time.perf_counter() - start
     files: dict[str, Path] = {}
-    if write:
+    elsewhere = finals_elsewhere(plan, results)
+    if elsewhere:
+        report(
+            "the study is complete; its final models were trained on "
+            f"{', '.join(sorted(elsewhere))}, which writes the report"
+        )
+    elif write:
         from charrec.study.report import write_report
 
         files = write_report(spec, plan, results, out, wall_time=wall)
     return StudyOutcome(plan, results, files, wall)
+
+
+def finals_elsewhere(plan: Plan, results: dict[str, dict[str, Any]]) -> set[str]:
+    """Hosts holding final run folders that this machine cannot read."""
+    hosts = set()
+    for arm in plan.arms:
+        for unit in arm.finals.values():
+            result = results.get(unit.key, {})
+            if not Path(result.get("run_dir") or unit.config.run.out).is_dir():
+                hosts.add(str(result.get("host") or "another worker"))
+    return hosts
