@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+import typer.main
 
 # Times each stage of one prediction in a fresh process; prints them as JSON (seconds).
 _STAGES = """
@@ -57,7 +58,6 @@ def _summary(times: list[float]) -> dict[str, float]:
 
 
 def bench_startup(
-    ctx: typer.Context,
     repeat: Annotated[int, typer.Option(help="Processes started per measurement.", min=1)] = 10,
     model: Annotated[
         str, typer.Option("--model", "-m", help="Model for the predict measurements.")
@@ -85,7 +85,10 @@ def bench_startup(
     rows.append(("python -c pass (the interpreter alone)", []))
     rows.append(("charrec --help", []))
     rows.append(("charrec --version", []))
-    helps = _help_commands(ctx.find_root().command)
+    # The whole command line: this run built only the commands it needed.
+    from charrec.cli import build_app
+
+    helps = _help_commands(typer.main.get_command(build_app()))
     rows += [(f"charrec {' '.join(words)} --help", []) for words in helps]
     commands = [
         [*python, "-c", "pass"],
