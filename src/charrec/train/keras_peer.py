@@ -23,9 +23,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    import numpy as np
-
     import keras
+    import numpy as np
     from keras import layers
 
     keras.utils.set_random_seed(args.seed)
