@@ -62,9 +62,21 @@ def _where(unit: Unit) -> dict[str, Any]:
     return {"run_dir": str(Path(unit.config.run.out).resolve()), "host": socket.gethostname()}
 
 
+def _trial_board(unit: Unit) -> tuple:
+    """A cross-validation trial logs curves and hparams only: the HParams view compares
+    trials, and histograms or a graph of each of dozens of short runs cost more than
+    they tell. Final models keep everything."""
+    from charrec.train.tensorboard import TensorBoardCallback
+
+    folder = Path(unit.config.run.out) / "tensorboard"
+    return (TensorBoardCallback(folder, histogram_every=0, step_every=0, graph=False),)
+
+
 def _run(unit: Unit, threads: int | None, callbacks: tuple) -> dict[str, Any]:
     from charrec.train import resume, train
 
+    if not callbacks and unit.fold is not None:
+        callbacks = _trial_board(unit)
     config = unit.config
     if threads:
         config = replace(config, training=replace(config.training, num_threads=threads))
