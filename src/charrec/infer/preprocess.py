@@ -243,9 +243,7 @@ class Preprocessor:
             raise ImageError(
                 f"{name}: image is {width}×{height} pixels, too thin to hold a character"
             )
-        dark_ink = _dark_ink(gray)
-        polarity = "dark-on-light" if dark_ink else "light-on-dark"
-        ink = _ink_map(gray if dark_ink else 1 - gray)
+        ink, polarity = ink_map(gray)
         found = _find_character(ink, cfg)
         if isinstance(found, str):
             if not allow_blank:
@@ -253,13 +251,7 @@ class Preprocessor:
             blank = np.zeros((self.size, self.size), dtype=np.uint8)
             return PreprocessResult(blank, name, polarity, None, 0.0, 0.0, blank=True)
         mask, (top, bottom, left, right), level, contrast = found
-        binary = _redraw(ink, mask, level, (top, bottom, left, right))
-        if cfg.stroke_width is not None:
-            binary = _normalise_stroke(binary, cfg.stroke_width, cfg.style)
-        if cfg.style == "emnist":
-            image = _emnist_frame(binary, cfg.blur_sigma)
-        else:
-            image = _mnist_frame(binary, cfg.blur_sigma)
+        image = self._framed(ink, mask, level, (top, bottom, left, right))
         sx, sy = decoded.scale
         width, height = decoded.source_size
         bbox = (
@@ -271,6 +263,34 @@ class Preprocessor:
         return PreprocessResult(
             image, name, polarity, bbox, int(np.count_nonzero(mask)) / mask.size, float(contrast)
         )
+
+    def frame(self, ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The 28×28 model input of one character already found in an ink map.
+
+        `ink` is an `ink_map` (0 paper to 1 ink) and `mask` the character's pixels in it
+        (same shape, not empty); the pen and frame steps are those of a whole picture.
+        Reading a line (`charrec.infer.read`) frames each character it cuts out this way.
+        """
+        rows = np.flatnonzero(mask.any(axis=1))
+        cols = np.flatnonzero(mask.any(axis=0))
+        if rows.size == 0:
+            raise ValueError("frame needs a mask with at least one pixel of ink")
+        box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+        top, bottom, left, right = box
+        level = _quantiles(ink[top:bottom, left:right][mask[top:bottom, left:right]], (0.9,))[0]
+        return self._framed(ink, mask, level, box)
+
+    def _framed(
+        self, ink: np.ndarray, mask: np.ndarray, level: float, box: tuple[int, int, int, int]
+    ) -> np.ndarray:
+        """Redraw, pen and frame: the character's mask and ink → the 28×28 input."""
+        cfg = self.config
+        binary = _redraw(ink, mask, level, box)
+        if cfg.stroke_width is not None:
+            binary = _normalise_stroke(binary, cfg.stroke_width, cfg.style)
+        if cfg.style == "emnist":
+            return _emnist_frame(binary, cfg.blur_sigma)
+        return _mnist_frame(binary, cfg.blur_sigma)
 
     def batch(
         self, sources: Iterable[ImageSource], *, allow_blank: bool = False
@@ -567,14 +587,20 @@ def _without_rules(mask: np.ndarray, ink: np.ndarray, extent: tuple[int, int]) -
     return mask & ~faint
 
 
-def _find_character(
-    ink: np.ndarray, cfg: PreprocessConfig
-) -> tuple[np.ndarray, tuple[int, int, int, int], float, float] | str:
-    """The character's mask, its box (top, bottom, left, right; exclusive ends), its ink
-    level and contrast; or why there is none."""
+def ink_map(gray: np.ndarray) -> tuple[np.ndarray, str]:
+    """A decoded gray picture → (how much ink each pixel holds, 0..1; the polarity):
+    steps 2 and 3 of the module docstring, for any picture of one or many characters."""
+    dark_ink = _dark_ink(gray)
+    polarity = "dark-on-light" if dark_ink else "light-on-dark"
+    return _ink_map(gray if dark_ink else 1 - gray), polarity
+
+
+def ink_mask(ink: np.ndarray, min_contrast: float) -> tuple[np.ndarray, float] | str:
+    """The pixels that are ink (Otsu, above the paper's noise, printed rules removed) and
+    the contrast; or why there is none (blank, too faint)."""
     threshold, paper_mean, paper_std, ink_mean = _otsu(ink)
     contrast = ink_mean - paper_mean
-    if contrast < max(cfg.min_contrast, 5 * paper_std):
+    if contrast < max(min_contrast, 5 * paper_std):
         return "the image is blank or too faint"
     # Far above the paper's noise, whatever Otsu made of a nearly empty histogram.
     mask = ink > max(threshold, paper_mean + 4 * paper_std)
@@ -582,11 +608,20 @@ def _find_character(
     if rows.size == 0:
         return "the image is blank or too faint"
     cols = np.flatnonzero(mask.any(axis=0))
-    cleaned = _without_rules(mask, ink, (rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1))
-    if cleaned is not mask:
-        mask = cleaned
-        rows = np.flatnonzero(mask.any(axis=1))
-        cols = np.flatnonzero(mask.any(axis=0))
+    return _without_rules(mask, ink, (rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)), contrast
+
+
+def _find_character(
+    ink: np.ndarray, cfg: PreprocessConfig
+) -> tuple[np.ndarray, tuple[int, int, int, int], float, float] | str:
+    """The character's mask, its box (top, bottom, left, right; exclusive ends), its ink
+    level and contrast; or why there is none."""
+    found = ink_mask(ink, cfg.min_contrast)
+    if isinstance(found, str):
+        return found
+    mask, contrast = found
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
     height, width = ink.shape
     # Components are found within the box of all ink (a pixel wider, for the grouping):
     # on a picture mostly paper that is a fraction of the work.

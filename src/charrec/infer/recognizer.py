@@ -44,6 +44,13 @@ from charrec.infer.pretrained import is_pretrained, list_pretrained, pretrained_
 if TYPE_CHECKING:
     from torch import nn
 
+    from charrec.infer.constrain import Constraint
+    from charrec.infer.read import Reading
+
+# The most characters `Recognizer.read` accepts in one line: more than a form field or a
+# name holds, so most likely not one line of text.
+DEFAULT_MAX_CHARS = 64
+
 __all__ = [
     "BACKENDS",
     "Backend",
@@ -329,6 +336,25 @@ class Recognizer:
             (result, saved), p = next(ranked)
             out.append(self._prediction(result, p, top_k, saved))
         return out
+
+    def read(
+        self,
+        source: ImageSource,
+        top_k: int = 3,
+        *,
+        constraint: Constraint | None = None,
+        max_chars: int = DEFAULT_MAX_CHARS,
+    ) -> Reading:
+        """Read a line of handprinted characters (a word, a code, a form field).
+
+        Returns a Reading: `.text` with the spaces between words, and `.characters`, each
+        with its box in the picture, top_k guesses and confidence. `constraint` (a
+        `charrec.infer.constrain.Pattern` or `WordList`) adds `.constrained`, the most
+        probable reading that fits it. See `charrec.infer.read`.
+        """
+        from charrec.infer.read import read_line
+
+        return read_line(self, source, top_k=top_k, constraint=constraint, max_chars=max_chars)
 
     def predict_arrays(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities (N×K float32) of images already in the model's form.

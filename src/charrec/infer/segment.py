@@ -1,0 +1,263 @@
+"""A line of handprinted characters → one mask per character, left to right, with spaces.
+
+Works on the binary ink mask of a whole line (`preprocess.ink_mask`), in four steps:
+
+1. Printed boxes and comb fields: long thin horizontal runs of ink (far longer than the
+   line is tall) are rules; once they are found, the thin straight vertical strokes that
+   touch them (box sides, comb teeth) go too. Handwriting is never that straight or long.
+2. Components: 8-connected, parts less than two pixels apart counting as one (chalk and
+   dry pens break strokes into grains). Pieces standing over one another belong together:
+   a small part (the dot of i or j, a broken-off stroke) joins the tall one below or above
+   it whose centre is nearest; tall parts that overlap mostly are one character.
+   Small parts that stand alone are specks or punctuation and are dropped.
+3. Touching neighbours: a piece much wider than the line is tall is cut where the ink is
+   thinnest (the column profile's minimum) near where an even split would cut it.
+4. Spaces: a gap wider than half the line's height and than twice the usual gap between
+   letters is a space between words; evenly spaced boxes therefore give none.
+
+Everything is NumPy and scipy.ndimage over whole arrays; the only Python loops are over
+components (a few dozen), never over pixels.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+__all__ = ["Piece", "Segmentation", "segment_line"]
+
+_EIGHT = np.ones((3, 3), dtype=bool)
+# A rule is at least this many times as long as the ink left without it is tall.
+RULE_LENGTH = 1.5
+# Parts shorter and narrower than this fraction of the line height are small (dots, specks).
+SMALL = 0.35
+# A piece wider than this many times its height holds touching characters.
+TOUCHING = 1.25
+# The usual width of a character, as a fraction of the line height, to count the cuts.
+CHAR_WIDTH = 0.75
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One character: its box in the mask (top, bottom, left, right; exclusive ends) and its
+    pixels within that box."""
+
+    box: tuple[int, int, int, int]
+    mask: np.ndarray
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """The characters of a line, left to right, and what was found on the way."""
+
+    pieces: list[Piece]
+    # spaces[i]: a space between words comes before pieces[i] (spaces[0] is always False).
+    spaces: list[bool]
+    # The line's character height in pixels (the median height of its tall parts).
+    height: float
+    # Pixels removed as printed rules, box sides and comb teeth.
+    lines: np.ndarray
+
+    def text(self, labels: list[str]) -> str:
+        """The labels of the pieces joined, with the spaces between words."""
+        pairs = zip(self.spaces, labels, strict=True)
+        return "".join((" " if gap else "") + label for gap, label in pairs)
+
+
+def segment_line(mask: np.ndarray) -> Segmentation:
+    """Cut the ink `mask` (H×W bool) of one line of text into its characters."""
+    mask = np.asarray(mask, dtype=bool)
+    lines = _box_lines(mask)
+    ink = mask & ~lines if lines.any() else mask
+    boxes, labels, sizes = _components(ink)
+    if not boxes:
+        return Segmentation([], [], 0.0, lines)
+    heights = np.array([b[1] - b[0] for b in boxes], dtype=float)
+    tall = sizes >= 0.2 * sizes.max()
+    height = float(np.median(heights[tall]))
+    groups = _groups(boxes, height)
+    pieces: list[Piece] = []
+    for members in groups:
+        piece = _piece(labels, boxes, members)
+        top, bottom, left, right = piece.box
+        # Alone and small, or flat: a speck, a dash or a leftover of a rule.
+        if max(bottom - top, right - left) < SMALL * height or bottom - top < 0.2 * height:
+            continue
+        pieces.extend(_split(piece, height))
+    pieces.sort(key=lambda p: (p.box[2] + p.box[3]) / 2)
+    return Segmentation(pieces, _spaces(pieces, height), height, lines)
+
+
+# ---------------------------------------------------------------- boxes and combs
+
+
+def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
+    """The pixels of `mask` on straight runs along `axis` at least `length` long (90% ink:
+    a printed line broken here and there by the threshold still counts)."""
+    covered = ndimage.uniform_filter1d(mask.astype(np.float32), length, axis=axis) >= 0.9
+    if not covered.any():
+        return covered
+    return mask & ndimage.maximum_filter1d(covered, length, axis=axis)
+
+
+def _box_lines(mask: np.ndarray) -> np.ndarray:
+    """The printed rules of boxes and comb fields, with the box sides and teeth on them."""
+    cols = np.flatnonzero(mask.any(axis=0))
+    none = np.zeros_like(mask)
+    if cols.size == 0:
+        return none
+    width = int(cols[-1] - cols[0] + 1)
+    rules = _runs(mask, max(8, width // 2), axis=1)
+    if not rules.any():
+        return none
+    rest = mask & ~rules
+    rows = np.flatnonzero(rest.any(axis=1))
+    rest_height = rows[-1] - rows[0] + 1 if rows.size else 0
+    rule_cols = np.flatnonzero(rules.any(axis=0))
+    if rule_cols[-1] - rule_cols[0] + 1 < RULE_LENGTH * rest_height:
+        return none  # long bars of the characters themselves (a lone E), not rules
+    # The rules' thickness: the median run of rule rows.
+    rule_rows = rules.any(axis=1)
+    starts = np.flatnonzero(rule_rows & ~np.r_[False, rule_rows[:-1]])
+    ends = np.flatnonzero(rule_rows & ~np.r_[rule_rows[1:], False])
+    thick = float(np.median(ends - starts + 1))
+    # Box sides and comb teeth: thin, straight, vertical, touching a rule.
+    labels, count = ndimage.label(rest, structure=_EIGHT)
+    if count == 0:
+        return rules
+    touching = np.zeros(count + 1, dtype=bool)
+    touching[np.unique(labels[ndimage.binary_dilation(rules, _EIGHT) & rest])] = True
+    found = ndimage.find_objects(labels)
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    sides = np.zeros(count + 1, dtype=bool)
+    for index in np.flatnonzero(touching[1:]) + 1:
+        rows_slice, cols_slice = found[index - 1]
+        tall = rows_slice.stop - rows_slice.start
+        wide = cols_slice.stop - cols_slice.start
+        # As thin as the rules (a printed line), and at least as tall as several of them.
+        sides[index] = (
+            wide <= 2 * thick + 2 and sizes[index] <= (thick + 1.5) * tall and tall >= 3 * thick
+        )
+    return rules | sides[labels]
+
+
+# ---------------------------------------------------------------- components and groups
+
+
+def _components(
+    ink: np.ndarray,
+) -> tuple[list[tuple[int, int, int, int]], np.ndarray, np.ndarray]:
+    """(boxes, labels, sizes) of the ink's parts; parts under 2 pixels apart are one."""
+    grown = ndimage.binary_dilation(ink, _EIGHT)
+    labels, count = ndimage.label(grown, structure=_EIGHT)
+    labels[~ink] = 0
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    boxes = [
+        (s[0].start, s[0].stop, s[1].start, s[1].stop) if s is not None else (0, 0, 0, 0)
+        for s in ndimage.find_objects(labels, max_label=count)
+    ]
+    # Drop labels whose ink vanished (a dilation bridge alone): no box, no size.
+    return boxes, labels, sizes
+
+
+def _groups(boxes: list[tuple[int, int, int, int]], height: float) -> list[list[int]]:
+    """The parts that make one character each, as lists of label indices (0-based)."""
+    box = np.array(boxes, dtype=float).reshape(-1, 4)
+    top, bottom, left, right = box.T
+    n = len(box)
+    exists = (bottom > top) & (right > left)
+    widths = np.maximum(right - left, 1)
+    centre = (left + right) / 2
+    overlap = np.minimum(right[:, None], right[None, :]) - np.maximum(left[:, None], left[None, :])
+    small = exists & ((bottom - top) < SMALL * height * 1.5) & (widths < SMALL * height * 1.5)
+    big = exists & ~small
+    narrower = np.minimum(widths[:, None], widths[None, :])
+    # Tall parts that overlap mostly: one character broken in two.
+    join = big[:, None] & big[None, :] & (overlap >= 0.6 * narrower)
+    # A small part joins the tall one over or under it whose centre is nearest its own.
+    above_below = big[None, :] & small[:, None] & (overlap >= 0.5 * widths[:, None])
+    distance = np.where(above_below, np.abs(centre[:, None] - centre[None, :]), np.inf)
+    gap = np.maximum(top[None, :] - bottom[:, None], top[:, None] - bottom[None, :])
+    distance[gap > height] = np.inf  # too far above or below to belong
+    nearest = np.argmin(distance, axis=1)
+    has = np.isfinite(distance[np.arange(n), nearest])
+    rows = np.r_[np.flatnonzero(join.ravel()) // max(n, 1), np.flatnonzero(has)]
+    cols = np.r_[np.flatnonzero(join.ravel()) % max(n, 1), nearest[has]]
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    _, group = connected_components(graph, directed=False)
+    members: dict[int, list[int]] = {}
+    for index in np.flatnonzero(exists):
+        members.setdefault(int(group[index]), []).append(int(index))
+    return list(members.values())
+
+
+def _piece(labels: np.ndarray, boxes: list[tuple[int, int, int, int]], members: list[int]) -> Piece:
+    """The character made of the parts `members`: their joint box and pixels."""
+    top = min(boxes[m][0] for m in members)
+    bottom = max(boxes[m][1] for m in members)
+    left = min(boxes[m][2] for m in members)
+    right = max(boxes[m][3] for m in members)
+    window = labels[top:bottom, left:right]
+    return Piece((top, bottom, left, right), np.isin(window, np.asarray(members) + 1))
+
+
+# ---------------------------------------------------------------- touching neighbours
+
+
+def _split(piece: Piece, height: float) -> list[Piece]:
+    """A piece cut into the characters it holds, where its column profile is thinnest."""
+    top, bottom, left, right = piece.box
+    width = right - left
+    tall = max(bottom - top, 0.6 * height)
+    if width <= TOUCHING * tall:
+        return [piece]
+    count = max(2, round(width / (CHAR_WIDTH * max(tall, height))))
+    profile = piece.mask.sum(axis=0).astype(float)
+    step = width / count
+    reach = max(1, round(0.3 * step))
+    cuts = [0]
+    for k in range(1, count):
+        expected = round(k * step)
+        lo, hi = max(cuts[-1] + 1, expected - reach), min(width - 1, expected + reach)
+        if hi <= lo:
+            continue
+        # Thinnest ink, ties and near-ties broken towards the even split.
+        window = profile[lo:hi] + 0.1 * np.abs(np.arange(lo, hi) - expected) / reach
+        cuts.append(lo + int(np.argmin(window)))
+    cuts.append(width)
+    out = []
+    for start, stop in itertools.pairwise(cuts):
+        part = piece.mask[:, start:stop]
+        rows = np.flatnonzero(part.any(axis=1))
+        if rows.size == 0:
+            continue
+        cols = np.flatnonzero(part.any(axis=0))
+        trimmed = part[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        box = (
+            top + int(rows[0]),
+            top + int(rows[-1]) + 1,
+            left + start + int(cols[0]),
+            left + start + int(cols[-1]) + 1,
+        )
+        out.append(Piece(box, trimmed))
+    return out
+
+
+# ---------------------------------------------------------------- spaces
+
+
+def _spaces(pieces: list[Piece], height: float) -> list[bool]:
+    """Whether a space between words comes before each piece (see the module docstring)."""
+    if len(pieces) < 2:
+        return [False] * len(pieces)
+    lefts = np.array([p.box[2] for p in pieces[1:]])
+    rights = np.maximum.accumulate(np.array([p.box[3] for p in pieces[:-1]]))
+    gaps = lefts - rights
+    usual = float(np.median(np.maximum(gaps, 0)))
+    threshold = max(0.5 * height, min(2.0 * usual, 0.9 * height))
+    return [False, *(bool(g > threshold) for g in gaps)]
