@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "export": ("charrec.commands.export", "export", "EPILOG"),
     "tensorboard": ("charrec.commands.tensorboard", "tensorboard", "EPILOG"),
     "predict": ("charrec.commands.predict", "predict", "EPILOG"),
+    "read": ("charrec.commands.read", "read", "EPILOG"),
     "serve": ("charrec.commands.serve", "serve", "EPILOG"),
 }
 

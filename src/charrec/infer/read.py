@@ -24,9 +24,9 @@ import numpy as np
 from charrec.errors import ConfigError
 from charrec.infer.constrain import Constraint
 from charrec.infer.imageio import BlankImageError, ImageError, ImageSource, decode
-from charrec.infer.preprocess import ink_map, ink_mask
+from charrec.infer.preprocess import Preprocessor, ink_map, ink_mask
 from charrec.infer.recognizer import DEFAULT_MAX_CHARS
-from charrec.infer.segment import Segmentation, segment_line
+from charrec.infer.segment import Piece, Segmentation, segment_line
 
 if TYPE_CHECKING:
     from charrec.infer.recognizer import Recognizer
@@ -113,6 +113,17 @@ class Reading:
         return data
 
 
+def _frame(preprocessor: Preprocessor, ink: np.ndarray, piece: Piece) -> np.ndarray:
+    """The 28×28 input of one piece of the line's ink map."""
+    height, width = ink.shape
+    top, bottom, left, right = piece.box
+    y0, y1 = max(top - _MARGIN, 0), min(bottom + _MARGIN, height)
+    x0, x1 = max(left - _MARGIN, 0), min(right + _MARGIN, width)
+    mask = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+    mask[top - y0 : bottom - y0, left - x0 : right - x0] = piece.mask
+    return preprocessor.frame(ink[y0:y1, x0:x1], mask)
+
+
 def read_line(
     recognizer: Recognizer,
     source: ImageSource,
@@ -150,16 +161,25 @@ def read_line(
             f"{name}: found {len(pieces)} characters, more than the limit of {max_chars} "
             "(read one line at a time, or raise the limit)"
         )
-    height, width = ink.shape
-    seen = []
-    for piece in pieces:
-        top, bottom, left, right = piece.box
-        y0, y1 = max(top - _MARGIN, 0), min(bottom + _MARGIN, height)
-        x0, x1 = max(left - _MARGIN, 0), min(right + _MARGIN, width)
-        mask = np.zeros((y1 - y0, x1 - x0), dtype=bool)
-        mask[top - y0 : bottom - y0, left - x0 : right - x0] = piece.mask
-        seen.append(preprocessor.frame(ink[y0:y1, x0:x1], mask))
-    probs = recognizer.predict_arrays(np.stack(seen))
+    # The wide pieces that were cut are recognised whole too, in the same batch.
+    wholes = list(segmentation.wholes.items())
+    framed = [_frame(preprocessor, ink, p) for p in [*pieces, *(w for _, w in wholes)]]
+    every = recognizer.predict_arrays(np.stack(framed))
+    seen, probs = framed[: len(pieces)], every[: len(pieces)]
+    for (number, _), whole_probs, whole_seen in zip(
+        wholes, every[len(pieces) :], framed[len(pieces) :], strict=True
+    ):
+        # Kept whole when it reads better as one character than its parts do on average
+        # (geometric mean): a wide W or M, not two letters that touch.
+        parts = [i for i, p in enumerate(segmentation.pieces) if p.cut_from == number]
+        if float(whole_probs.max()) > float(np.exp(np.log(probs[parts].max(axis=1)).mean())):
+            first = parts[0]
+            keep = [i for i in range(len(probs)) if i not in parts[1:]]
+            probs = np.concatenate([probs[:first], whole_probs[None], probs[first + 1 :]])[keep]
+            seen = [*seen[:first], whole_seen, *seen[first + 1 :]]
+            seen = [seen[i] for i in keep]
+            segmentation = segmentation.joined(number)
+    pieces = segmentation.pieces
     classes = recognizer.classes
     sx, sy = decoded.scale
     src_w, src_h = decoded.source_size

@@ -22,7 +22,7 @@ components (a few dozen), never over pixels.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import ndimage
@@ -49,6 +49,8 @@ class Piece:
 
     box: tuple[int, int, int, int]
     mask: np.ndarray
+    # Pieces cut from one wide piece share its number here (-1: not cut).
+    cut_from: int = -1
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,24 @@ class Segmentation:
     height: float
     # Pixels removed as printed rules, box sides and comb teeth.
     lines: np.ndarray
+    # The wide pieces that were cut, by number (`Piece.cut_from`): a reader may keep one
+    # whole when it reads better as one character (a wide W or M) than as its parts.
+    wholes: dict[int, Piece] = field(default_factory=dict)
+
+    def joined(self, number: int) -> Segmentation:
+        """This segmentation with the pieces cut from `wholes[number]` put back as one."""
+        whole = self.wholes[number]
+        pieces, spaces, placed = [], [], False
+        for piece, space in zip(self.pieces, self.spaces, strict=True):
+            if piece.cut_from != number:
+                pieces.append(piece)
+                spaces.append(space)
+            elif not placed:
+                pieces.append(whole)
+                spaces.append(space)
+                placed = True
+        wholes = {k: v for k, v in self.wholes.items() if k != number}
+        return Segmentation(pieces, spaces, self.height, self.lines, wholes)
 
     def text(self, labels: list[str]) -> str:
         """The labels of the pieces joined, with the spaces between words."""
@@ -82,15 +102,21 @@ def segment_line(mask: np.ndarray) -> Segmentation:
     height = float(np.median(heights[tall]))
     groups = _groups(boxes, height)
     pieces: list[Piece] = []
+    wholes: dict[int, Piece] = {}
     for members in groups:
         piece = _piece(labels, boxes, members)
         top, bottom, left, right = piece.box
         # Alone and small, or flat: a speck, a dash or a leftover of a rule.
         if max(bottom - top, right - left) < SMALL * height or bottom - top < 0.2 * height:
             continue
-        pieces.extend(_split(piece, height))
+        parts = _split(piece, height)
+        if len(parts) > 1:
+            number = len(wholes)
+            wholes[number] = piece
+            parts = [replace(part, cut_from=number) for part in parts]
+        pieces.extend(parts)
     pieces.sort(key=lambda p: (p.box[2] + p.box[3]) / 2)
-    return Segmentation(pieces, _spaces(pieces, height), height, lines)
+    return Segmentation(pieces, _spaces(pieces, height), height, lines, wholes)
 
 
 # ---------------------------------------------------------------- boxes and combs
