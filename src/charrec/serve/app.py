@@ -17,6 +17,7 @@ from charrec.errors import ConfigError
 from charrec.serve.errors import install_error_handlers
 from charrec.serve.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, BodyLimitMiddleware
 from charrec.serve.models import ModelPool
+from charrec.serve.reading import router as read_router
 from charrec.serve.routes import router
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -56,6 +57,7 @@ def create_app(
     app.state.max_batch_files = max_batch_files
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(read_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
