@@ -154,21 +154,29 @@ def _box_lines(mask: np.ndarray) -> np.ndarray:
     thick = float(np.median(ends - starts + 1))
     # Box sides and comb teeth: thin, straight, vertical, touching a rule.
     labels, count = ndimage.label(rest, structure=_EIGHT)
-    if count == 0:
-        return rules
-    touching = np.zeros(count + 1, dtype=bool)
-    touching[np.unique(labels[ndimage.binary_dilation(rules, _EIGHT) & rest])] = True
-    found = ndimage.find_objects(labels)
-    sizes = np.bincount(labels.ravel(), minlength=count + 1)
     sides = np.zeros(count + 1, dtype=bool)
-    for index in np.flatnonzero(touching[1:]) + 1:
-        rows_slice, cols_slice = found[index - 1]
-        tall = rows_slice.stop - rows_slice.start
-        wide = cols_slice.stop - cols_slice.start
-        # As thin as the rules (a printed line), and at least as tall as several of them.
-        sides[index] = (
-            wide <= 2 * thick + 2 and sizes[index] <= (thick + 1.5) * tall and tall >= 3 * thick
-        )
+    teeth = 0
+    if count:
+        touching = np.zeros(count + 1, dtype=bool)
+        touching[np.unique(labels[ndimage.binary_dilation(rules, _EIGHT) & rest])] = True
+        found = ndimage.find_objects(labels)
+        sizes = np.bincount(labels.ravel(), minlength=count + 1)
+        for index in np.flatnonzero(touching[1:]) + 1:
+            rows_slice, cols_slice = found[index - 1]
+            tall = rows_slice.stop - rows_slice.start
+            wide = cols_slice.stop - cols_slice.start
+            # As thin as the rules (a printed line), and at least as tall as several of them.
+            sides[index] = (
+                wide <= 2 * thick + 2
+                and sizes[index] <= (thick + 1.5) * tall
+                and tall >= 3 * thick
+            )
+            teeth += bool(sides[index] and tall <= 0.6 * rest_height)
+    # Boxes have rules above and below the characters; a comb has one, with short teeth.
+    # One long bar with full-height strokes on it is handwriting (touching Ls, a T's top).
+    boxed = len(starts) >= 2 and starts[-1] - ends[0] >= 0.5 * rest_height
+    if not boxed and teeth < 2:
+        return none
     return rules | sides[labels]
 
 

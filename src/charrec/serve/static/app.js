@@ -1,5 +1,6 @@
 // The drawing pad: strokes on a canvas (Pointer Events: mouse, pen and touch alike),
 // recognised by POST /v1/predict as you draw; uploads, pastes and drops go there too.
+// Word mode widens the canvas for a word or a code and reads it with POST /v1/read.
 "use strict";
 
 const TOP_K = 5;
@@ -13,6 +14,10 @@ const topList = document.getElementById("top");
 const seen = document.getElementById("seen");
 const statusLine = document.getElementById("status");
 const modelSelect = document.getElementById("model");
+const wordMode = document.getElementById("word-mode");
+const seenRow = document.getElementById("seen-row");
+// Canvas sizes (pixels) of the two modes: one character, or a line of them.
+const SIZES = { char: [280, 280], word: [840, 240] };
 
 let strokes = [];        // each stroke: a list of [x, y] points in canvas pixels
 let current = null;      // the stroke being drawn
@@ -36,13 +41,13 @@ function redraw() {
   }
   ctx.strokeStyle = "#000";
   ctx.fillStyle = "#000";
-  ctx.lineWidth = PEN_WIDTH;
+  ctx.lineWidth = penWidth();
   ctx.lineCap = "round";
   ctx.lineJoin = "round";
   for (const stroke of strokes) {
     if (stroke.length === 1) {  // a dot
       ctx.beginPath();
-      ctx.arc(stroke[0][0], stroke[0][1], PEN_WIDTH / 2, 0, 2 * Math.PI);
+      ctx.arc(stroke[0][0], stroke[0][1], penWidth() / 2, 0, 2 * Math.PI);
       ctx.fill();
       continue;
     }
@@ -51,6 +56,15 @@ function redraw() {
     for (const [x, y] of stroke.slice(1)) ctx.lineTo(x, y);
     ctx.stroke();
   }
+}
+
+function reading() {
+  return wordMode.checked;
+}
+
+// Characters in a word are drawn smaller than a lone one: a thinner pen keeps them apart.
+function penWidth() {
+  return reading() ? 12 : PEN_WIDTH;
 }
 
 function point(event) {
@@ -117,12 +131,14 @@ async function send(blob, name) {
   statusLine.textContent = "recognising…";
   statusLine.className = "";
   try {
-    const response = await fetch(`/v1/predict?${query}`, {
+    const path = reading() ? "/v1/read" : "/v1/predict";
+    const response = await fetch(`${path}?${query}`, {
       method: "POST", body: form, signal: controller.signal,
     });
     const data = await response.json();
     if (mine !== sequence) return;
     if (!response.ok) showError(data.error || { message: response.statusText });
+    else if (reading()) showReading(data);
     else showPrediction(data);
   } catch (error) {
     if (error.name !== "AbortError" && mine === sequence) showError({ message: String(error) });
@@ -132,7 +148,31 @@ async function send(blob, name) {
 
 function showPrediction(data) {
   answer.textContent = data.label;
-  topList.replaceChildren(...data.top.map(({ label, probability }) => {
+  showBars(data.top);
+  if (data.seen) seen.src = data.seen;
+  statusLine.textContent = `${data.model}: ${data.label} (${(data.probability * 100).toFixed(1)}%)`;
+  statusLine.className = "";
+}
+
+// A line read: the text, each character's answer with its confidence, and its 28×28 input.
+function showReading(data) {
+  answer.textContent = data.text;
+  showBars(data.characters.map((c) => ({ label: c.label, probability: c.confidence })));
+  seenRow.replaceChildren(...data.characters.map((c) => {
+    const image = document.createElement("img");
+    image.src = c.seen;
+    image.width = 56;
+    image.height = 56;
+    image.alt = `character read as ${c.label}`;
+    return image;
+  }));
+  const confidence = (data.confidence * 100).toFixed(1);
+  statusLine.textContent = `${data.model}: ${data.text} (${confidence}% for the whole line)`;
+  statusLine.className = "";
+}
+
+function showBars(rows) {
+  topList.replaceChildren(...rows.map(({ label, probability }) => {
     const item = document.createElement("li");
     const name = document.createElement("span");
     name.className = "label";
@@ -148,15 +188,13 @@ function showPrediction(data) {
     item.append(name, bar, p);
     return item;
   }));
-  if (data.seen) seen.src = data.seen;
-  statusLine.textContent = `${data.model}: ${data.label} (${(data.probability * 100).toFixed(1)}%)`;
-  statusLine.className = "";
 }
 
 function showNothing() {
   if (!timer) setPending(false);
   answer.textContent = "?";
   topList.replaceChildren();
+  seenRow.replaceChildren();
   seen.removeAttribute("src");
   statusLine.textContent = "";
 }
@@ -164,7 +202,9 @@ function showNothing() {
 function showError(error) {
   showNothing();
   statusLine.textContent = error.code === "blank_image"
-    ? "No character found: draw a bigger or darker one."
+    ? (reading()
+      ? "No characters found: write a word."
+      : "No character found: draw a bigger or darker one.")
     : error.message;
   statusLine.className = "error";
 }
@@ -239,6 +279,16 @@ document.addEventListener("keydown", (event) => {
   }
 });
 modelSelect.addEventListener("change", () => (isEmpty() ? null : recogniseCanvas()));
+
+// Switching modes resizes the canvas and starts afresh.
+function setMode() {
+  const [width, height] = SIZES[reading() ? "word" : "char"];
+  canvas.width = width;
+  canvas.height = height;
+  document.body.classList.toggle("wide", reading());
+  clearAll();
+}
+wordMode.addEventListener("change", setMode);
 
 async function loadModels() {
   try {
