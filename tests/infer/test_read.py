@@ -125,7 +125,8 @@ def test_the_api_reads_a_line() -> None:
     buffer = io.BytesIO()
     Image.fromarray(draw_line("17 71")).save(buffer, format="PNG")
     data = buffer.getvalue()
-    answer = client.post("/v1/read?pattern=\\d%2B%20\\d%2B&seen=true", files={"file": ("a.png", data)})
+    query = "pattern=\\d%2B%20\\d%2B&seen=true"
+    answer = client.post(f"/v1/read?{query}", files={"file": ("a.png", data)})
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["text"] == "17 71" and body["constrained"] == "17 71"
