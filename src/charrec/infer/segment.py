@@ -167,9 +167,7 @@ def _box_lines(mask: np.ndarray) -> np.ndarray:
             wide = cols_slice.stop - cols_slice.start
             # As thin as the rules (a printed line), and at least as tall as several of them.
             sides[index] = (
-                wide <= 2 * thick + 2
-                and sizes[index] <= (thick + 1.5) * tall
-                and tall >= 3 * thick
+                wide <= 2 * thick + 2 and sizes[index] <= (thick + 1.5) * tall and tall >= 3 * thick
             )
             teeth += bool(sides[index] and tall <= 0.6 * rest_height)
     # Boxes have rules above and below the characters; a comb has one, with short teeth.
