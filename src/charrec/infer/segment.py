@@ -13,7 +13,8 @@ Works on the binary ink mask of a whole line (`preprocess.ink_mask`), in four st
 3. Touching neighbours: a piece much wider than the line is tall is cut where the ink is
    thinnest (the column profile's minimum) near where an even split would cut it.
 4. Spaces: a gap wider than half the line's height and than twice the usual gap between
-   letters is a space between words; evenly spaced boxes therefore give none.
+   letters is a space between words. In boxes or on a comb each cell holds one character
+   (none is cut), and only an empty cell makes a space.
 
 Everything is NumPy and scipy.ndimage over whole arrays; the only Python loops are over
 components (a few dozen), never over pixels.
@@ -109,14 +110,16 @@ def segment_line(mask: np.ndarray) -> Segmentation:
         # Alone and small, or flat: a speck, a dash or a leftover of a rule.
         if max(bottom - top, right - left) < SMALL * height or bottom - top < 0.2 * height:
             continue
-        parts = _split(piece, height)
+        # In printed boxes or on a comb each cell holds one character: nothing to cut.
+        parts = [piece] if lines.any() else _split(piece, height)
         if len(parts) > 1:
             number = len(wholes)
             wholes[number] = piece
             parts = [replace(part, cut_from=number) for part in parts]
         pieces.extend(parts)
     pieces.sort(key=lambda p: (p.box[2] + p.box[3]) / 2)
-    return Segmentation(pieces, _spaces(pieces, height), height, lines, wholes)
+    spaces = _cell_spaces(pieces) if lines.any() else _spaces(pieces, height)
+    return Segmentation(pieces, spaces, height, lines, wholes)
 
 
 # ---------------------------------------------------------------- boxes and combs
@@ -281,6 +284,16 @@ def _split(piece: Piece, height: float) -> list[Piece]:
 
 
 # ---------------------------------------------------------------- spaces
+
+
+def _cell_spaces(pieces: list[Piece]) -> list[bool]:
+    """Spaces in a boxed field: an empty cell, i.e. centres much farther apart than usual
+    (the width of each character says nothing there)."""
+    if len(pieces) < 2:
+        return [False] * len(pieces)
+    centres = np.array([(p.box[2] + p.box[3]) / 2 for p in pieces])
+    steps = np.diff(centres)
+    return [False, *(bool(step > 1.6 * np.median(steps)) for step in steps)]
 
 
 def _spaces(pieces: list[Piece], height: float) -> list[bool]:
