@@ -8,6 +8,8 @@ from __future__ import annotations
 import typer
 
 from charrec.commands.bench_infer import bench_infer
+from charrec.commands.bench_read import EPILOG as READ_EPILOG
+from charrec.commands.bench_read import bench_read
 from charrec.commands.bench_realistic import EPILOG as REALISTIC_EPILOG
 from charrec.commands.bench_realistic import bench_realistic
 from charrec.commands.bench_serve import bench_serve
@@ -24,3 +26,4 @@ app.command("serve")(bench_serve)
 app.command("infer")(bench_infer)
 app.command("realistic", epilog=REALISTIC_EPILOG)(bench_realistic)
 app.command("startup")(bench_startup)
+app.command("read", epilog=READ_EPILOG)(bench_read)
