@@ -129,7 +129,7 @@ def read(
     ] = "onnx",
 ) -> None:
     """Read the line of handprinted characters in each image: a word, a code, a field."""
-    from charrec.commands.predict import STDIN, collect_sources
+    from charrec.commands.predict import SEEN_SUFFIX, STDIN, collect_sources
 
     if sources.count(STDIN) > 1:
         raise ConfigError("stdin (-) holds one image; name it once")
@@ -151,7 +151,8 @@ def read(
     readings = []
     failed = 0
     for name, source in collect_sources(sources):
-        if str(name).lower().endswith(EXPLAIN_SUFFIX):
+        # What --explain of `read` or `predict` wrote earlier is never read as a line.
+        if str(name).lower().endswith((EXPLAIN_SUFFIX, SEEN_SUFFIX)):
             continue
         try:
             if isinstance(source, Exception):

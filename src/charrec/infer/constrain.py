@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -47,17 +48,20 @@ def _class_index(classes: Sequence[str], merged: bool) -> dict[str, int]:
     return index
 
 
-class Constraint:
+class Constraint(ABC):
     """What a line may read; `best` gives the most probable reading that fits it."""
 
-    description: str
+    @property
+    @abstractmethod
+    def description(self) -> str:
+        """What the constraint is, in words, for reports."""
 
+    @abstractmethod
     def best(
         self, log_probs: np.ndarray, classes: Sequence[str], spaces: Sequence[bool]
     ) -> list[int] | None:
         """The class index of each position (N×K `log_probs`, spaces before positions),
         or None when nothing of this length fits."""
-        raise NotImplementedError
 
 
 # ---------------------------------------------------------------- word lists
@@ -76,7 +80,7 @@ class WordList(Constraint):
         object.__setattr__(self, "words", cleaned)
 
     @property
-    def description(self) -> str:  # type: ignore[override]
+    def description(self) -> str:
         shown = ", ".join(self.words[:5]) + (", …" if len(self.words) > 5 else "")
         return f"one of {len(self.words)} words ({shown})"
 
@@ -321,7 +325,7 @@ class Pattern(Constraint):
         object.__setattr__(self, "_automaton", (automaton, start, accept))
 
     @property
-    def description(self) -> str:  # type: ignore[override]
+    def description(self) -> str:
         return f"pattern {self.text}"
 
     def best(

@@ -196,7 +196,8 @@ def _components(
         (s[0].start, s[0].stop, s[1].start, s[1].stop) if s is not None else (0, 0, 0, 0)
         for s in ndimage.find_objects(labels, max_label=count)
     ]
-    # Drop labels whose ink vanished (a dilation bridge alone): no box, no size.
+    # A label whose pixels were all bridges of the dilation has no ink: its box is empty
+    # and its size 0, and it is skipped when parts are grouped.
     return boxes, labels, sizes
 
 
