@@ -595,20 +595,30 @@ def ink_map(gray: np.ndarray) -> tuple[np.ndarray, str]:
     return _ink_map(gray if dark_ink else 1 - gray), polarity
 
 
-def ink_mask(ink: np.ndarray, min_contrast: float) -> tuple[np.ndarray, float] | str:
-    """The pixels that are ink (Otsu, above the paper's noise, printed rules removed) and
-    the contrast; or why there is none (blank, too faint)."""
+def ink_mask(
+    ink: np.ndarray, min_contrast: float, *, rules: bool = True
+) -> tuple[np.ndarray, float] | str:
+    """The pixels that are ink (Otsu, above the paper's noise, the faint printed rules of
+    lined paper removed unless `rules` is False) and the contrast; or why there is none
+    (blank, too faint)."""
     threshold, paper_mean, paper_std, ink_mean = _otsu(ink)
     contrast = ink_mean - paper_mean
     if contrast < max(min_contrast, 5 * paper_std):
         return "the image is blank or too faint"
     # Far above the paper's noise, whatever Otsu made of a nearly empty histogram.
     mask = ink > max(threshold, paper_mean + 4 * paper_std)
+    if not mask.any():
+        return "the image is blank or too faint"
+    return (without_rules(mask, ink) if rules else mask), contrast
+
+
+def without_rules(mask: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """The ink mask without the faint printed rules of lined or squared paper (step 5)."""
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
-        return "the image is blank or too faint"
+        return mask
     cols = np.flatnonzero(mask.any(axis=0))
-    return _without_rules(mask, ink, (rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)), contrast
+    return _without_rules(mask, ink, (rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1))
 
 
 def _find_character(

@@ -24,7 +24,7 @@ import numpy as np
 from charrec.errors import ConfigError
 from charrec.infer.constrain import Constraint
 from charrec.infer.imageio import BlankImageError, ImageError, ImageSource, decode
-from charrec.infer.preprocess import Preprocessor, ink_map, ink_mask
+from charrec.infer.preprocess import Preprocessor, ink_map, ink_mask, without_rules
 from charrec.infer.recognizer import DEFAULT_MAX_CHARS
 from charrec.infer.segment import Piece, Segmentation, segment_line
 
@@ -149,10 +149,14 @@ def read_line(
         width, height = decoded.source_size
         raise ImageError(f"{name}: image is {width}×{height} pixels, too small to hold a line")
     ink, polarity = ink_map(decoded.gray)
-    found = ink_mask(ink, cfg.min_contrast)
+    found = ink_mask(ink, cfg.min_contrast, rules=False)
     if isinstance(found, str):
         raise BlankImageError(f"{name}: no characters found ({found})")
-    segmentation = segment_line(found[0])
+    # The faint rules of lined paper go as for one character; the segmentation is told
+    # where they were, since comb teeth and box sides stand on them.
+    raw = found[0]
+    cleaned = without_rules(raw, ink)
+    segmentation = segment_line(cleaned, ruled=None if cleaned is raw else raw & ~cleaned)
     pieces = segmentation.pieces
     if not pieces:
         raise BlankImageError(f"{name}: no characters found (only specks or printed lines)")

@@ -90,10 +90,15 @@ class Segmentation:
         return "".join((" " if gap else "") + label for gap, label in pairs)
 
 
-def segment_line(mask: np.ndarray) -> Segmentation:
-    """Cut the ink `mask` (H×W bool) of one line of text into its characters."""
+def segment_line(mask: np.ndarray, ruled: np.ndarray | None = None) -> Segmentation:
+    """Cut the ink `mask` (H×W bool) of one line of text into its characters.
+
+    `ruled`: pixels already taken out of the mask as printed rules (the faint lines of
+    lined paper, `preprocess.without_rules`); teeth and box sides standing on them go too.
+    """
     mask = np.asarray(mask, dtype=bool)
-    lines = _box_lines(mask)
+    ruled = np.zeros_like(mask) if ruled is None else np.asarray(ruled, dtype=bool)
+    lines = _box_lines(mask, ruled)
     ink = mask & ~lines if lines.any() else mask
     boxes, labels, sizes = _components(ink)
     if not boxes:
@@ -134,27 +139,35 @@ def _runs(mask: np.ndarray, length: int, axis: int) -> np.ndarray:
     return mask & ndimage.maximum_filter1d(covered, length, axis=axis)
 
 
-def _box_lines(mask: np.ndarray) -> np.ndarray:
-    """The printed rules of boxes and comb fields, with the box sides and teeth on them."""
+def _box_lines(mask: np.ndarray, ruled: np.ndarray) -> np.ndarray:
+    """The printed rules of boxes and comb fields, with the box sides and teeth on them
+    (and the rules already removed, `ruled`, so that the sides on them go too)."""
     cols = np.flatnonzero(mask.any(axis=0))
-    none = np.zeros_like(mask)
+    none = ruled
     if cols.size == 0:
         return none
     width = int(cols[-1] - cols[0] + 1)
-    rules = _runs(mask, max(8, width // 2), axis=1)
-    if not rules.any():
-        return none
-    rest = mask & ~rules
+    dark = _runs(mask, max(8, width // 2), axis=1)
+    rest = mask & ~dark
     rows = np.flatnonzero(rest.any(axis=1))
     rest_height = rows[-1] - rows[0] + 1 if rows.size else 0
-    rule_cols = np.flatnonzero(rules.any(axis=0))
-    if rule_cols[-1] - rule_cols[0] + 1 < RULE_LENGTH * rest_height:
-        return none  # long bars of the characters themselves (a lone E), not rules
+    if dark.any():
+        dark_cols = np.flatnonzero(dark.any(axis=0))
+        if dark_cols[-1] - dark_cols[0] + 1 < RULE_LENGTH * rest_height:
+            dark = np.zeros_like(mask)  # long bars of the characters (a lone E), not rules
+            rest = mask
+    rules = dark | ruled
+    if not rules.any():
+        return none
     # The rules' thickness: the median run of rule rows.
     rule_rows = rules.any(axis=1)
     starts = np.flatnonzero(rule_rows & ~np.r_[False, rule_rows[:-1]])
     ends = np.flatnonzero(rule_rows & ~np.r_[rule_rows[1:], False])
     thick = float(np.median(ends - starts + 1))
+    # Boxes are dark rules above and below; the faint rules of lined paper are not boxes.
+    dark_rows = dark.any(axis=1)
+    dark_starts = np.flatnonzero(dark_rows & ~np.r_[False, dark_rows[:-1]])
+    dark_ends = np.flatnonzero(dark_rows & ~np.r_[dark_rows[1:], False])
     # Box sides and comb teeth: thin, straight, vertical, touching a rule.
     labels, count = ndimage.label(rest, structure=_EIGHT)
     sides = np.zeros(count + 1, dtype=bool)
@@ -175,7 +188,7 @@ def _box_lines(mask: np.ndarray) -> np.ndarray:
             teeth += bool(sides[index] and tall <= 0.6 * rest_height)
     # Boxes have rules above and below the characters; a comb has one, with short teeth.
     # One long bar with full-height strokes on it is handwriting (touching Ls, a T's top).
-    boxed = len(starts) >= 2 and starts[-1] - ends[0] >= 0.5 * rest_height
+    boxed = len(dark_starts) >= 2 and dark_starts[-1] - dark_ends[0] >= 0.5 * rest_height
     if not boxed and teeth < 2:
         return none
     return rules | sides[labels]
