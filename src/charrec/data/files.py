@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from charrec.data.alphadigits_sets import in_emnist_frame
 from charrec.data.classes import EMNIST_CLASSES
 from charrec.data.imageset import ImageSet
 from charrec.data.readers.alphadigits import read_binary_alphadigits
@@ -32,8 +31,8 @@ def looks_like_path(source: str) -> bool:
 
 
 def _read_mat(path: Path) -> dict[str, ImageSet]:
-    if "dat" in load_mat(path):  # the original Binary AlphaDigits file
-        return {"all": in_emnist_frame(read_binary_alphadigits(path))}
+    if "dat" in load_mat(path):  # the original Binary AlphaDigits file, 20×16 as it is
+        return {"all": read_binary_alphadigits(path)}
     return read_emnist_mat(path)
 
 

@@ -98,37 +98,48 @@ def get_spec(name: str) -> DatasetSpec:
 
 
 def load_dataset(
-    name: str, split: str = "train", data_dir: str | os.PathLike[str] | None = None
+    name: str,
+    split: str = "train",
+    data_dir: str | os.PathLike[str] | None = None,
+    resize: str = "emnist",
 ) -> ImageSet:
     """The named data set's split in canonical form (cached, read-only arrays).
 
     `name` may also be the path of a user's data file or folder (see charrec.data.files).
+    Images that are not 28×28 (Binary AlphaDigits' 20×16) are converted here, once, by the
+    policy `resize` (charrec.data.resize: "emnist" framing or "pad").
     """
     if name not in _REGISTRY:
         from charrec.data.files import looks_like_path
 
         if looks_like_path(name):
-            return _load_file_cached(str(Path(name).expanduser().resolve()), split)
+            return _load_file_cached(str(Path(name).expanduser().resolve()), split, resize)
     spec = get_spec(name)
     if split not in spec.files:
         raise unknown_choice(f"split of {name}", split, list(spec.splits))
-    return _load_cached(name, split, str(resolve_data_dir(data_dir).resolve()))
+    return _load_cached(name, split, str(resolve_data_dir(data_dir).resolve()), resize)
 
 
-@functools.lru_cache(maxsize=16)
-def _load_cached(name: str, split: str, data_dir: str) -> ImageSet:
-    spec = _REGISTRY[name]
-    dataset = spec.loader(spec, Path(data_dir), split)
+def _canonical(dataset: ImageSet, resize: str) -> ImageSet:
+    from charrec.data.resize import conform
+
+    dataset = conform(dataset, resize)
     dataset.images.flags.writeable = False
     dataset.labels.flags.writeable = False
     return dataset
 
 
+@functools.lru_cache(maxsize=16)
+def _load_cached(name: str, split: str, data_dir: str, resize: str = "emnist") -> ImageSet:
+    spec = _REGISTRY[name]
+    return _canonical(spec.loader(spec, Path(data_dir), split), resize)
+
+
 @functools.lru_cache(maxsize=4)
-def _load_file_cached(path: str, split: str) -> ImageSet:
+def _load_file_cached(path: str, split: str, resize: str = "emnist") -> ImageSet:
     from charrec.data.files import load_file
 
-    dataset = load_file(Path(path), split)
+    dataset = _canonical(load_file(Path(path), split), resize)
     dataset.images.flags.writeable = False
     dataset.labels.flags.writeable = False
     return dataset

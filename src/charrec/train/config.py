@@ -50,6 +50,8 @@ SCHEDULES = ("constant", "step", "exponential", "cosine", "onecycle", "plateau")
 MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16")
+# How images that are not 28×28 are made so at load (charrec.data.resize.POLICIES).
+RESIZES = ("emnist", "pad")
 
 
 @dataclass
@@ -70,6 +72,12 @@ class DataConfig:
     folds: int = 0
     fold: int = 0
     fold_seed: int = 0
+    # Keep at most this many training images per class (seeded, after the folds are
+    # cut; validation keeps all of its images): learning curves of small data.
+    per_class: int | None = None
+    # Images that are not 28×28 (Binary AlphaDigits' 20×16) are converted once at load:
+    # "emnist" frames them as EMNIST was made, "pad" scales the whole image and pads it.
+    resize: str = "emnist"
     # Evaluate the final model on the test split (when the data set has one) at the end.
     evaluate_test: bool = True
 
@@ -427,6 +435,12 @@ def _validate(config: TrainConfig) -> None:
         data.folds == 0 or 0 <= data.fold < data.folds,
         f"data.fold must be in 0..{data.folds - 1} for {data.folds} folds, got {data.fold}",
     )
+    _check(
+        data.per_class is None or data.per_class >= 1,
+        f"data.per_class must be ≥ 1, got {data.per_class}",
+    )
+    if data.resize not in RESIZES:
+        raise unknown_choice("resize policy", data.resize, RESIZES)
     if optim.name not in OPTIMIZERS:
         raise unknown_choice("optimizer", optim.name, OPTIMIZERS)
     for name, value in (("lr", optim.lr), ("eps", optim.eps)):

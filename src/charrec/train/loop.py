@@ -138,19 +138,26 @@ def pixel_stats(images: np.ndarray) -> tuple[float, float]:
 def prepare_data(config: TrainConfig) -> TensorData:
     """Load the training split, subsample (data.limit), split off validation, stratified."""
     from charrec.data import get_spec, load_dataset
-    from charrec.data.splits import stratified_kfold, stratified_split, stratified_subsample
+    from charrec.data.splits import (
+        per_class_subsample,
+        stratified_kfold,
+        stratified_split,
+        stratified_subsample,
+    )
 
     data, seed = config.data, config.training.seed
     spec = get_spec(data.name)
     # Binary AlphaDigits has a single split, "all"; everything else trains on "train".
     split = "train" if "train" in spec.splits else spec.splits[0]
-    dataset = load_dataset(data.name, split, data.data_dir)
+    dataset = load_dataset(data.name, split, data.data_dir, data.resize)
     if data.limit is not None:
         # With folds, the subsample is part of the folds: the same for every candidate.
         dataset = stratified_subsample(dataset, data.limit, data.fold_seed if data.folds else seed)
     if data.folds:
         train_index, val_index = stratified_kfold(dataset, data.folds, data.fold_seed)[data.fold]
         train, val = dataset.subset(train_index), dataset.subset(val_index)
+        if data.per_class is not None:
+            train = per_class_subsample(train, data.per_class, data.fold_seed)
     elif data.val_fraction > 0:
         classes = int((dataset.counts() > 0).sum())
         val_size = math.ceil(data.val_fraction * len(dataset))
@@ -163,6 +170,8 @@ def prepare_data(config: TrainConfig) -> TensorData:
         train, val = stratified_split(dataset, data.val_fraction, seed)
     else:
         train, val = dataset, dataset.subset(np.zeros(0, dtype=np.int64))
+    if data.per_class is not None and not data.folds:
+        train = per_class_subsample(train, data.per_class, seed)
     if train.image_shape[0] != train.image_shape[1]:
         raise CharrecError(
             f"{data.name}: images are {train.image_shape}; training needs square images"
@@ -699,7 +708,7 @@ class Trainer:
         if cfg.data.evaluate_test and self.data.has_test:
             from charrec.data import load_dataset
 
-            test_set = load_dataset(cfg.data.name, "test", cfg.data.data_dir)
+            test_set = load_dataset(cfg.data.name, "test", cfg.data.data_dir, cfg.data.resize)
             test_x, test_y = _as_tensors(test_set.images, test_set.labels)
             test = self.evaluate(test_x.to(self.device), test_y.to(self.device))
         train_time = sum(row["epoch_time"] for row in self.history)
