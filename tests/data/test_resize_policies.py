@@ -56,9 +56,7 @@ def test_named_set_by_policy(real_data_dir: Path) -> None:
     assert not np.array_equal(emnist.images, padded.images)
 
 
-def test_course_binaryalphadigits_npz_is_28x28_at_load(
-    real_data_dir: Path, tmp_path: Path
-) -> None:
+def test_course_binaryalphadigits_npz_is_28x28_at_load(real_data_dir: Path, tmp_path: Path) -> None:
     # The course form: images N×20×16 of 0/1, one-hot labels over 27 columns, column 0 unused.
     native = read_binary_alphadigits(
         real_data_dir / "binaryalphadigits" / "binaryalphadigs.mat", letters_only=True

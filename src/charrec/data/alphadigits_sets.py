@@ -5,8 +5,9 @@ The original 20×16 images stay available through
 named sets once, by the resize policy it is given: by default
 `charrec.data.resize.to_emnist_frame` (crop to the ink, centre in a square, pad 2 px,
 resize to 28×28 as EMNIST was made), so models trained on EMNIST see the same framing;
-"pad" keeps the whole bitmap, scaled and padded. There is no official train/test split: the one split is "all" (1,404 images, or
-1,014 letters), meant for k-fold cross-validation.
+"pad" keeps the whole bitmap, scaled and padded. There is no official train/test split:
+the one split is "all" (1,404 images, or 1,014 letters), meant for k-fold
+cross-validation.
 """
 
 from __future__ import annotations

@@ -77,7 +77,6 @@ def per_class_subsample(dataset: ImageSet, n: int, seed: int) -> ImageSet:
         raise DataError(f"cannot keep {n} images per class")
     rng = np.random.default_rng(seed)
     keep = [
-        rng.permutation(np.flatnonzero(dataset.labels == c))[:n]
-        for c in range(dataset.num_classes)
+        rng.permutation(np.flatnonzero(dataset.labels == c))[:n] for c in range(dataset.num_classes)
     ]
     return dataset.subset(np.sort(np.concatenate(keep)))
