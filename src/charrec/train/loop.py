@@ -287,6 +287,11 @@ class Trainer:
 
         get_spec(config.data.name)
         schedule_params(config.schedule)
+        if config.transfer.source is not None and config.transfer.strategy == "zero-shot":
+            raise ConfigError(
+                "transfer strategy 'zero-shot' trains nothing; run it with "
+                "`charrec transfer --config`"
+            )
         # Resolved options, so the saved config and model.json name every one.
         self.model_options = _plain(model_info(config.model.name).resolve(config.model.options))
 
@@ -317,15 +322,14 @@ class Trainer:
         from charrec.models import count_parameters
 
         torch.manual_seed(seed)
-        model = build_model(
-            cfg.model.name, self.model_options, self.data.num_classes, self.image_size
-        )
-        self.parameters = count_parameters(model)
+        model, lr_scales = self._build_model()
+        # Every parameter, frozen ones too (a transfer run may train only some).
+        self.parameters = count_parameters(model, trainable_only=False)
         self.memory_format = (
             torch.channels_last if cfg.training.channels_last else torch.contiguous_format
         )
         self.model = model.to(self.device, memory_format=self.memory_format)
-        self.optimizer = create_optimizer(self.model, cfg.optim)
+        self.optimizer = create_optimizer(self.model, cfg.optim, lr_scales)
         self.global_batch = cfg.training.batch_size
         n_train = len(self.data.train_y)
         # A last batch of fewer than 2 images per process is skipped: batch norm cannot
@@ -344,6 +348,23 @@ class Trainer:
         self.stopped_early = False
         self.ddp_model = self.dist.wrap(self.model, self.device)
         self._check_batch_shards()
+
+    def _build_model(self) -> tuple[nn.Module, dict[nn.Parameter, float] | None]:
+        """The configured model, or with transfer.source the source adapted to this data."""
+        cfg = self.config
+        self.model_spec: dict[str, Any] = {}
+        if cfg.transfer.source is None or cfg.transfer.strategy == "scratch":
+            size = self.image_size
+            return build_model(
+                cfg.model.name, self.model_options, self.data.num_classes, size
+            ), None
+        from charrec.transfer.run import transfer_model
+
+        prepared = transfer_model(cfg, self.data.classes)
+        # The source's normalisation: its features were learnt on inputs scaled that way.
+        self.data = replace(self.data, mean=prepared.mean, std=prepared.std)
+        self.model_spec = prepared.spec
+        return prepared.model, prepared.lr_scales
 
     def _check_batch_shards(self) -> None:
         count = self.config.training.batch_shards
@@ -555,7 +576,7 @@ class Trainer:
         return {
             "format": FORMAT,
             "version": FORMAT_VERSION,
-            "model": {"name": cfg.model.name, "options": self.model_options},
+            "model": {"name": cfg.model.name, "options": self.model_options, **self.model_spec},
             "num_classes": data.num_classes,
             "classes": list(data.classes),
             "parameters": self.parameters,
