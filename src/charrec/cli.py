@@ -19,6 +19,7 @@ from charrec.commands import predict as predict_commands
 from charrec.commands import serve as serve_commands
 from charrec.commands import tensorboard as tensorboard_commands
 from charrec.commands import train as train_commands
+from charrec.commands import transfer as transfer_commands
 from charrec.errors import CharrecError
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app.command("export", epilog=export_commands.EPILOG)(export_commands.export)
 app.command("tensorboard", epilog=tensorboard_commands.EPILOG)(tensorboard_commands.tensorboard)
 app.command("predict", epilog=predict_commands.EPILOG)(predict_commands.predict)
 app.command("serve", epilog=serve_commands.EPILOG)(serve_commands.serve)
+app.command("transfer", epilog=transfer_commands.EPILOG)(transfer_commands.transfer)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -135,9 +135,19 @@ def pixel_stats(images: np.ndarray) -> tuple[float, float]:
     return mean, math.sqrt(var) or 1.0
 
 
+def _data_splits(name: str) -> tuple[str, ...]:
+    """The splits of a named data set; a user's file or folder trains on its train part."""
+    from charrec.data import get_spec, list_datasets
+    from charrec.data.files import looks_like_path
+
+    if name not in list_datasets() and looks_like_path(name):
+        return ("train",)
+    return get_spec(name).splits
+
+
 def prepare_data(config: TrainConfig) -> TensorData:
     """Load the training split, subsample (data.limit), split off validation, stratified."""
-    from charrec.data import get_spec, load_dataset
+    from charrec.data import load_dataset
     from charrec.data.splits import (
         per_class_subsample,
         stratified_kfold,
@@ -146,9 +156,9 @@ def prepare_data(config: TrainConfig) -> TensorData:
     )
 
     data, seed = config.data, config.training.seed
-    spec = get_spec(data.name)
+    splits = _data_splits(data.name)
     # Binary AlphaDigits has a single split, "all"; everything else trains on "train".
-    split = "train" if "train" in spec.splits else spec.splits[0]
+    split = "train" if "train" in splits else splits[0]
     dataset = load_dataset(data.name, split, data.data_dir, data.resize)
     if data.limit is not None:
         # With folds, the subsample is part of the folds: the same for every candidate.
@@ -189,7 +199,7 @@ def prepare_data(config: TrainConfig) -> TensorData:
         std,
         fingerprint(train.images, train.labels),
         split,
-        "test" in spec.splits and split != "test",
+        "test" in splits and split != "test",
     )
 
 
@@ -282,10 +292,9 @@ class Trainer:
         self.verbose = verbose
         self.extra_callbacks = list(callbacks)
         # Check names before loading any data: unknown ones list the valid choices.
-        from charrec.data import get_spec
         from charrec.models import model_info
 
-        get_spec(config.data.name)
+        _data_splits(config.data.name)
         schedule_params(config.schedule)
         if config.transfer.source is not None and config.transfer.strategy == "zero-shot":
             raise ConfigError(

@@ -29,6 +29,8 @@ COMMON = {
     "training.epochs": 30,
     "training.batch_size": 64,
 }
+# Strategies that train the source's weights (zero-shot trains nothing, scratch starts anew).
+TRAINED = ("linear-probe", "added-layers", "top-blocks", "finetune")
 STRATEGY_LR = {
     "zero-shot": 1e-3,
     "linear-probe": 1e-2,
