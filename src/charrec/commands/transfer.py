@@ -249,7 +249,8 @@ def _compare(
     if source is None:
         raise ConfigError("name the source model with --from (a run folder or letters...)")
     plan = Plan(source, data, out, candidates(strategies, zoo), folds, repeats, curve, overrides)
-    results = run_comparison(plan, overwrite=overwrite, say=(lambda _: None) if quiet else print)
+    say = (lambda _: None) if quiet else (lambda line: print(line, flush=True))
+    results = run_comparison(plan, overwrite=overwrite, say=say)
     if not quiet:
         rows = results["summary"]["candidates"]
         for name, row in rows.items():

@@ -41,20 +41,24 @@ def source_name(source: str) -> str:
 
 def load_source(source: str) -> tuple[nn.Module, dict[str, Any]]:
     """The source model (eval mode, CPU) and its model.json, checked to fit the targets."""
-    from charrec.train.checkpoint import load_run
+    from charrec.train.checkpoint import load_run, read_json
 
     folder = source_folder(source)
-    model, meta = load_run(folder)
-    pre = meta.get("preprocessing") or {}
-    size = tuple(int(s) for s in pre.get("input_size", ()))
-    channels = int(pre.get("channels", 1))
+    # Checked before the model is built: a network made for other inputs cannot be.
+    described = read_json(folder / "model.json")
+    pre = (described.get("preprocessing") if isinstance(described, dict) else None) or {}
+    try:
+        size = tuple(int(s) for s in pre.get("input_size", TARGET_INPUT))
+        channels = int(pre.get("channels", 1))
+    except (TypeError, ValueError):
+        raise CharrecError(f"{folder / 'model.json'}: unreadable input size") from None
     if size != TARGET_INPUT or channels != 1:
         raise CharrecError(
             f"transfer source {source!r} takes {channels}×{'×'.join(map(str, size))} images; "
             f"charrec's data sets are 1×{TARGET_INPUT[0]}×{TARGET_INPUT[1]}, so its input "
             "cannot be matched"
         )
-    return model, meta
+    return load_run(folder)
 
 
 def source_architecture(source: str) -> tuple[str, dict[str, Any]]:
