@@ -186,7 +186,8 @@ def test_compare_writes_a_report(tmp_path: Path, capsys, run_cli, bad_folder) ->
             "--out",
             str(out),
             "--strategies",
-            "zero-shot,linear-probe,scratch",
+            "zero-shot,linear-probe,top-blocks,scratch",
+            "--tta",
             "--folds",
             "2",
             "--curve",
@@ -210,14 +211,12 @@ def test_compare_writes_a_report(tmp_path: Path, capsys, run_cli, bad_folder) ->
     ):
         assert (out / name).is_file(), name
     results = json.loads((out / "results.json").read_text())
-    assert [s["candidate"] for s in results["scores"]] == [
-        "zero-shot",
-        "linear-probe",
-        "scratch",
-    ] * 2
+    names = ["zero-shot", "linear-probe", "top-blocks", "scratch", "ensemble"]
+    assert [s["candidate"] for s in results["scores"]] == names * 2
     assert {s["per_class"] for s in results["curve"]} == {1}
     report = (out / "report.md").read_text()
     assert "Paired differences" in report and "Conclusion" in report
+    assert "test-time augmentation" in report and "ensemble" in report
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and 'src="http' not in html
     # Same folds for every candidate: paired, and every image held out once per repeat.

@@ -103,6 +103,17 @@ def transfer(
         Optional[list[str]],
         _opt("--zoo", help="With --compare: also this zoo model from scratch (repeatable)."),
     ] = None,
+    ensemble: Annotated[
+        bool,
+        _opt(
+            "--ensemble/--no-ensemble",
+            help="With --compare: also score the trained strategies' mean (on).",
+        ),
+    ] = True,
+    tta: Annotated[
+        bool,
+        _opt("--tta", help="With --compare: score with 1-pixel shifts averaged in (off)."),
+    ] = False,
     folds: Annotated[int, _opt("--folds", help="Stratified folds (5).")] = 5,
     fold: Annotated[
         Optional[int], _opt("--fold", help="One run: hold out this fold (0-based) of --folds.")
@@ -165,6 +176,7 @@ def transfer(
             else list(TRANSFER_STRATEGIES)
         )
         _compare(
+            (ensemble, tta),
             source,
             data or DEFAULT_DATA,
             chosen,
@@ -232,6 +244,7 @@ def _check_config_target(config: Any, check_target: Any) -> None:
 
 
 def _compare(
+    scoring: tuple[bool, bool],
     source: str | None,
     data: str,
     strategies: list[str],
@@ -248,7 +261,9 @@ def _compare(
 
     if source is None:
         raise ConfigError("name the source model with --from (a run folder or letters...)")
-    plan = Plan(source, data, out, candidates(strategies, zoo), folds, repeats, curve, overrides)
+    chosen = candidates(strategies, zoo)
+    ensemble, tta = scoring
+    plan = Plan(source, data, out, chosen, folds, repeats, curve, overrides, ensemble, tta)
     say = (lambda _: None) if quiet else (lambda line: print(line, flush=True))
     results = run_comparison(plan, overwrite=overwrite, say=say)
     if not quiet:

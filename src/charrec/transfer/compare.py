@@ -24,9 +24,12 @@ import numpy as np
 
 from charrec.errors import CharrecError, ConfigError, DataError, unknown_choice
 from charrec.train.config import TRANSFER_STRATEGIES, TrainConfig, apply_overrides
-from charrec.transfer.run import COMMON, STRATEGY_LR, run_transfer, transfer_config
+from charrec.transfer.run import COMMON, STRATEGY_LR, TRAINED, run_transfer, transfer_config
 
 DEFAULT_CURVE = (1, 2, 5, 10, 20)
+# The name of the comparison's ensemble row: the trained strategies' mean probabilities.
+ENSEMBLE = "ensemble"
+TTA_SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class Score:
     run_dir: str
     labels: list[int] = field(repr=False)
     predictions: list[int] = field(repr=False)
+    # Held-out probabilities over the target's classes (for the ensemble); not saved.
+    probs: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -66,6 +71,11 @@ class Plan:
     curve: tuple[int, ...] = DEFAULT_CURVE
     # Dotted config keys applied to every run (epochs, threads, data_dir, resize...).
     overrides: dict[str, Any] = field(default_factory=dict)
+    # Also score the mean of the trained strategies' probabilities on each fold.
+    ensemble: bool = True
+    # Test-time augmentation: every model scored on the mean of its probabilities for the
+    # held-out images and for them moved one pixel up, down, left and right.
+    tta: bool = False
 
 
 def candidates(strategies: Sequence[str], zoo: Sequence[str] = ()) -> list[Candidate]:
@@ -220,6 +230,13 @@ def run_one(
     held_out = _held_out(plan, repeat, fold)
     scored, _, probs, _ = evaluate_model(model, meta, held_out, device="cpu")
     k = held_out.num_classes
+    if plan.tta:
+        views = [probs] + [
+            evaluate_model(model, meta, shifted(held_out, dy, dx), device="cpu")[2]
+            for dy, dx in TTA_SHIFTS
+        ]
+        probs = np.mean(views, axis=0)
+        scored = {"accuracy": float((probs.argmax(axis=1) == held_out.labels).mean())}
     predictions = np.minimum(probs.argmax(axis=1), k)  # k: a class outside the target's
     return Score(
         candidate.name,
@@ -231,6 +248,39 @@ def run_one(
         str(run.path),
         held_out.labels.tolist(),
         predictions.tolist(),
+        probs[:, :k],
+    )
+
+
+def shifted(dataset, dy: int, dx: int):
+    """The images moved by (dy, dx) pixels, background coming in at the edges."""
+    from charrec.data.imageset import ImageSet
+
+    images = np.zeros_like(dataset.images)
+    h, w = dataset.image_shape
+    images[:, max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = dataset.images[
+        :, max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
+    return ImageSet(images, dataset.labels, dataset.classes, dataset.name)
+
+
+def ensemble(members: Sequence[Score]) -> Score:
+    """The mean of the members' held-out probabilities, scored (one repeat and fold)."""
+    probs = np.mean([m.probs for m in members], axis=0)
+    labels = np.asarray(members[0].labels)
+    predictions = probs.argmax(axis=1)
+    first = members[0]
+    return Score(
+        ENSEMBLE,
+        first.repeat,
+        first.fold,
+        first.per_class,
+        float((predictions == labels).mean()),
+        float(sum(m.train_time for m in members)),
+        str(Path(first.run_dir).parent.parent),
+        labels.tolist(),
+        predictions.tolist(),
+        probs,
     )
 
 
@@ -256,6 +306,14 @@ def run_comparison(
             f"[{i}/{len(jobs)}] {candidate.name}, repeat {repeat}, fold {fold}: "
             f"{100 * score.accuracy:.2f}% (trained {score.train_time:.1f} s)"
         )
+        members = [s for s in scores if (s.repeat, s.fold) == (repeat, fold)]
+        members = [s for s in members if s.candidate in TRAINED]
+        trained = sum(c.name in TRAINED for c in plan.candidates)
+        if plan.ensemble and trained >= 2 and len(members) == trained:
+            scores.append(ensemble(members))
+            say(
+                f"  ensemble of {len(members)} trained strategies: {100 * scores[-1].accuracy:.2f}%"
+            )
     comparison_time = time.perf_counter() - started
     summary = summarise(scores, plan)
     curve_scores: list[Score] = []

@@ -8,6 +8,7 @@ numbers in the tables.
 from __future__ import annotations
 
 import csv
+import os
 import platform
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -54,6 +55,7 @@ def summarise(scores: Sequence[Any], plan: Any) -> dict[str, Any]:
             "train_time_total": float(np.sum([s.train_time for s in group])),
         }
     uses_source = [c.name for c in plan.candidates if c.uses_source]
+    uses_source += [n for n in grouped if n not in uses_source and n == "ensemble"]
     best = max(uses_source, key=lambda n: rows[n]["mean"], default=None)
     trained = [n for n in uses_source if n in TRAINED]
     best_trained = max(trained, key=lambda n: rows[n]["mean"], default=None)
@@ -72,6 +74,23 @@ def summarise(scores: Sequence[Any], plan: Any) -> dict[str, Any]:
         "best_trained": best_trained,
         "differences": differences,
     }
+
+
+def _settings(overrides: dict[str, Any]) -> str:
+    return ", ".join(f"`{k}={v}`" for k, v in overrides.items()) or "none beyond the recipes"
+
+
+def _machine() -> str:
+    """CPU model and core count, for the reader to weigh the times."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
 
 
 # --- figures -------------------------------------------------------------------------------
@@ -163,8 +182,21 @@ def write_comparison_report(
             f"{target.num_classes} classes). Stratified {plan.folds}-fold cross-validation, "
             f"repeated {plan.repeats}× (fold seeds 0..{plan.repeats - 1}): every candidate is "
             "scored on the same held-out folds, so differences are paired. "
-            f"Settings applied to every run: {plan.overrides or 'none'}. "
-            f"Run on {stamp}, {platform.node()} ({platform.processor() or platform.machine()}); "
+            f"Settings applied to every run: {_settings(plan.overrides)}. "
+            + (
+                "Each model is scored on the mean of its probabilities for the held-out "
+                "images as they are and moved one pixel up, down, left and right "
+                "(test-time augmentation). "
+                if plan.tta
+                else ""
+            )
+            + (
+                "The ensemble row averages the probabilities of the trained transfer "
+                "strategies of the same fold. "
+                if "ensemble" in rows
+                else ""
+            )
+            + f"Run on {stamp}, {platform.node()} ({_machine()}); "
             f"the comparison took {results['comparison_seconds']:.0f} s, "
             f"the learning curve {results['curve_seconds']:.0f} s."
         ),
