@@ -211,7 +211,7 @@ def test_compare_writes_a_report(tmp_path: Path, capsys, run_cli, bad_folder) ->
     ):
         assert (out / name).is_file(), name
     results = json.loads((out / "results.json").read_text())
-    names = ["zero-shot", "linear-probe", "top-blocks", "scratch", "ensemble"]
+    names = ["zero-shot", "linear-probe", "top-blocks", "ensemble", "scratch"]
     assert [s["candidate"] for s in results["scores"]] == names * 2
     assert {s["per_class"] for s in results["curve"]} == {1}
     report = (out / "report.md").read_text()

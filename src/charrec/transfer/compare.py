@@ -16,7 +16,7 @@ import math
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -309,7 +309,9 @@ def run_comparison(
         members = [s for s in scores if (s.repeat, s.fold) == (repeat, fold)]
         members = [s for s in members if s.candidate in TRAINED]
         trained = sum(c.name in TRAINED for c in plan.candidates)
-        if plan.ensemble and trained >= 2 and len(members) == trained:
+        # Once per fold: when its last trained strategy has run.
+        complete = candidate.name in TRAINED and len(members) == trained
+        if plan.ensemble and trained >= 2 and complete:
             scores.append(ensemble(members))
             say(
                 f"  ensemble of {len(members)} trained strategies: {100 * scores[-1].accuracy:.2f}%"
@@ -354,7 +356,6 @@ def _train_size(plan: Plan) -> int:
 
 
 def _plain(score: Score) -> dict[str, Any]:
-    values = asdict(score)
-    values.pop("labels")
-    values.pop("predictions")
+    """What results.json keeps of a score (the arrays stay in memory)."""
+    values = {k: v for k, v in vars(score).items() if k not in ("labels", "predictions", "probs")}
     return values
