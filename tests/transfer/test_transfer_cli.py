@@ -63,6 +63,10 @@ def test_evaluate_and_predict_accept_a_transfer_run(
     code, stdout, err = run_cli(["predict", str(image), "--model", str(out), "--json"], capsys)
     assert code == 0, err
     assert json.loads(stdout)[0]["label"] in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    onnx = tmp_path / "model.onnx"
+    code, _, err = run_cli(["export", str(out), "--format", "onnx", "--out", str(onnx)], capsys)
+    assert code == 0, err
+    assert onnx.is_file()
 
 
 def test_config_reruns_the_same_numbers(tmp_path: Path, capsys, run_cli, tiny) -> None:
