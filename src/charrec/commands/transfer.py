@@ -12,46 +12,46 @@ import typer
 
 from charrec.errors import ConfigError
 
-STRATEGY_HELP = (
-    "zero-shot (the source as it is, classes matched by name), linear-probe (frozen "
-    "features, new head), added-layers (a trainable Dense layer and head on the frozen "
-    "base), top-blocks (the top --train-blocks blocks and the head train), finetune "
-    "(everything trains, earlier layers at lower rates: --lr-decay), scratch (the same "
-    "architecture from random initialisation)"
-)
 DEFAULT_DATA = "binary-alphadigits-letters"
 
 EPILOG = f"""\
 [bold]Strategies[/]
 
-  {STRATEGY_HELP}.
+  zero-shot: the source as it is, its classes matched by name
+  linear-probe: frozen features, a new head
+  added-layers: a trainable Dense layer and head on the frozen base
+  top-blocks: the top --train-blocks blocks and the head train
+  finetune: everything trains, earlier layers at lower rates (--lr-decay)
+  scratch: the same architecture from random initialisation
 
 [bold]Examples[/]
 
   Fine-tune the shipped letters model on Binary AlphaDigits' letters:
 
-    charrec transfer --from letters --data {DEFAULT_DATA} --strategy finetune \\
-      --out runs/bad-finetune
+    charrec transfer --from letters --strategy finetune \\
+      --data {DEFAULT_DATA} --out runs/bad-finetune
 
-  Teach a model of yours new characters from a folder with one sub-folder per class:
+  Teach a model of yours new characters (one sub-folder per class):
 
-    charrec transfer --from runs/vgg-letters --data my-symbols/ --strategy finetune \\
+    charrec transfer --from runs/vgg-letters --data my-symbols/ \\
       --out runs/symbols
 
-  Compare every strategy and scratch on the same 5 stratified folds (report.html,
-  report.md, results.json, folds.csv and figures in the folder), with the learning curve:
+  Every strategy and scratch on the same 5 stratified folds, with the learning
+  curve; report.html, report.md, results.json and figures in the folder:
 
-    charrec transfer --compare --from letters --data {DEFAULT_DATA} --out reports/bad
+    charrec transfer --compare --from letters --out reports/bad
 
-  The coursework's question: Chollet's dense net trained on letters, transferred, against
-  a brand-new one trained on Binary AlphaDigits alone:
+  The coursework's question: Chollet's dense net trained on letters,
+  transferred, against a new one trained on Binary AlphaDigits alone:
 
-    charrec train --config recipes/chollet-letters.yaml --out runs/chollet-letters
-    charrec transfer --compare --from runs/chollet-letters --out reports/bad-chollet
+    charrec train --config recipes/chollet-letters.yaml \\
+      --out runs/chollet-letters
+    charrec transfer --compare --from runs/chollet-letters \\
+      --out reports/bad-chollet
 
   Rerun a transfer run from its config:
 
-    charrec transfer --config runs/bad-finetune/config.yaml --out runs/bad-again
+    charrec transfer --config runs/bad-finetune/config.yaml --out runs/again
 """
 
 
