@@ -72,3 +72,17 @@ def test_course_binaryalphadigits_npz_is_28x28_at_load(real_data_dir: Path, tmp_
     assert np.array_equal(loaded.images, named.images)
     assert np.array_equal(loaded.labels, named.labels)
     assert load_dataset(str(path), "all", resize="pad").images.shape == (1014, 28, 28)
+
+
+def test_per_class_subsample_keeps_n_of_each_class() -> None:
+    from charrec.data.imageset import ImageSet
+    from charrec.data.splits import per_class_subsample
+
+    labels = np.repeat(np.arange(3, dtype=np.int64), [5, 8, 2])
+    images = np.arange(len(labels), dtype=np.uint8)[:, None, None] * np.ones((1, 4, 4), np.uint8)
+    dataset = ImageSet(images, labels, ("a", "b", "c"))
+    kept = per_class_subsample(dataset, 3, seed=1)
+    assert list(kept.counts()) == [3, 3, 2]
+    again = per_class_subsample(dataset, 3, seed=1)
+    assert np.array_equal(kept.images, again.images)
+    assert not np.array_equal(kept.images, per_class_subsample(dataset, 3, seed=2).images)
