@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -86,3 +87,32 @@ def test_per_class_subsample_keeps_n_of_each_class() -> None:
     again = per_class_subsample(dataset, 3, seed=1)
     assert np.array_equal(kept.images, again.images)
     assert not np.array_equal(kept.images, per_class_subsample(dataset, 3, seed=2).images)
+
+
+def test_training_on_the_course_npz_records_its_policy(real_data_dir: Path, tmp_path: Path) -> None:
+    from charrec.train import train
+
+    native = read_binary_alphadigits(
+        real_data_dir / "binaryalphadigits" / "binaryalphadigs.mat", letters_only=True
+    )
+    one_hot = np.zeros((len(native), 27), dtype=np.float32)
+    one_hot[np.arange(len(native)), native.labels + 1] = 1
+    path = tmp_path / "binaryalphadigits.npz"
+    np.savez(path, images=(native.images > 0).astype(np.uint8), labels=one_hot)
+    config = apply_overrides(
+        TrainConfig(),
+        {
+            "data.name": str(path),
+            "data.resize": "pad",
+            "model.name": "chollet-mlp",
+            "training.epochs": 1,
+            "training.num_threads": 1,
+            "run.out": str(tmp_path / "run"),
+        },
+    )
+    result = train(config, verbose=False)
+    assert result.metrics["val"]["accuracy"] > 1 / 26
+    saved = TrainConfig.from_yaml(tmp_path / "run" / "config.yaml")
+    assert saved.data.resize == "pad"
+    meta = json.loads((tmp_path / "run" / "model.json").read_text())
+    assert meta["preprocessing"]["input_size"] == [28, 28]
