@@ -102,3 +102,28 @@ def test_paired_difference_against_a_hand_computation() -> None:
     corrected = 2.7764451051977987 * d.std(ddof=1) * math.sqrt(1 / 5 + 0.25)
     assert result.corrected_high - result.mean == pytest.approx(corrected)
     assert 0 < result.p_value < result.corrected_p_value < 1
+
+
+def test_added_layers_start_as_the_source_model() -> None:
+    source = _vgg().eval()
+    x = torch.randn(4, 1, 28, 28)
+    with torch.no_grad():
+        expected = source(x)
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    prepared = prepare(
+        _vgg(),
+        _meta(letters),
+        tuple(letters),
+        TransferConfig(source="letters", strategy="added-layers"),
+        seed=0,
+    )
+    assert prepared.spec == {"added": 256}
+    with torch.no_grad():
+        assert torch.allclose(prepared.model.eval()(x), expected, atol=1e-5)
+    trainable = {n.split(".")[0] for n, p in prepared.model.named_parameters() if p.requires_grad}
+    assert trainable == {"features", "head"}
+    assert all(
+        not p.requires_grad
+        for n, p in prepared.model.named_parameters()
+        if n.startswith("features.0.")
+    )

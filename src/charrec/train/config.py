@@ -175,8 +175,9 @@ class TransferConfig:
     # finetune: each block's learning rate is this fraction of the block above it
     # (layer-wise decay; 1 trains every layer at the same rate).
     lr_decay: float = 0.5
-    # added-layers: width of the trainable Dense layer added on the frozen base.
-    added_width: int = 256
+    # added-layers: width of the trainable Dense layer added on the frozen base; None:
+    # the features' own width, so the layer can start as the identity (see head_init).
+    added_width: int | None = None
     # The new head's rows start from the source's rows of the classes matched by name
     # ("matched": training starts from the zero-shot model) or at random.
     head_init: str = "matched"
@@ -525,4 +526,7 @@ def _validate_transfer(transfer: TransferConfig) -> None:
         transfer.train_blocks >= 0, f"transfer.train_blocks must be ≥ 0, {transfer.train_blocks}"
     )
     _check(0 < transfer.lr_decay <= 1, f"transfer.lr_decay must be in (0, 1], {transfer.lr_decay}")
-    _check(transfer.added_width >= 1, f"transfer.added_width must be ≥ 1, {transfer.added_width}")
+    _check(
+        transfer.added_width is None or transfer.added_width >= 1,
+        f"transfer.added_width must be ≥ 1, {transfer.added_width}",
+    )

@@ -12,7 +12,10 @@ Every zoo model is a `Classifier` (features → head), so the parts are clean:
   mode while the rest trains);
 - **added layers** (a Dense layer, relu and dropout on top of a frozen base) are kept in
   `features`, so the model stays a Classifier; model.json records them as `added`, and
-  `charrec.train.checkpoint.build_model` builds them again.
+  `charrec.train.checkpoint.build_model` builds them again. As wide as the features and
+  with a matched head, the Dense layer starts as the identity (the features end in a
+  relu or a pool of one, so relu(I·x) = x): training starts from the zero-shot model
+  there too, rather than from a random layer that forgets what the source knew.
 """
 
 from __future__ import annotations
@@ -157,11 +160,17 @@ def prepare(
     if strategy in ("linear-probe", "added-layers"):
         freeze([m for block in blocks for m in block])
         if strategy == "added-layers":
+            matched = model.head
+            width = transfer.added_width or matched.in_features
             torch.manual_seed(seed)
-            old_head = model.head
-            model = add_layers(model, transfer.added_width)
-            spec["added"] = transfer.added_width
-            del old_head  # the matched rows do not fit a new hidden layer
+            model = add_layers(model, width)
+            spec["added"] = width
+            if width == matched.in_features and transfer.head_init == "matched":
+                dense = model.features[1][0]
+                with torch.no_grad():
+                    dense.weight.copy_(torch.eye(width))
+                    dense.bias.zero_()
+                model.head = matched
     elif strategy == "top-blocks":
         keep = min(transfer.train_blocks, len(blocks))
         freeze([m for block in blocks[: len(blocks) - keep] for m in block])
