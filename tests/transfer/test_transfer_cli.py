@@ -218,6 +218,7 @@ def test_compare_writes_a_report(tmp_path: Path, capsys, run_cli, bad_folder) ->
     names = ["zero-shot", "linear-probe", "top-blocks", "ensemble", "scratch"]
     assert [s["candidate"] for s in results["scores"]] == names * 2
     assert {s["per_class"] for s in results["curve"]} == {1}
+    assert results["conclusion"][0].startswith("The best transfer strategy")
     report = (out / "report.md").read_text()
     assert "Paired differences" in report and "Conclusion" in report
     assert "test-time augmentation" in report and "ensemble" in report

@@ -311,7 +311,8 @@ def write_comparison_report(
             numeric=(1, 2, 3, 4),
         ),
     )
-    report.section("Conclusion", *[Text(t) for t in conclusion(results, curve, full)])
+    results["conclusion"] = conclusion(results, curve, full)
+    report.section("Conclusion", *[Text(t) for t in results["conclusion"]])
 
     files.update(write_report(report, out))
     files["results"] = out / "results.json"
