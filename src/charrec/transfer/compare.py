@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from charrec.data.imageset import ImageSet
 from charrec.errors import CharrecError, ConfigError, DataError, unknown_choice
 from charrec.train.config import TRANSFER_STRATEGIES, TrainConfig, apply_overrides
 from charrec.transfer.run import COMMON, STRATEGY_LR, TRAINED, run_transfer, transfer_config
@@ -97,7 +98,9 @@ def candidates(strategies: Sequence[str], zoo: Sequence[str] = ()) -> list[Candi
 # --- configs -----------------------------------------------------------------------------
 
 
-def _config(plan: Plan, candidate: Candidate, repeat: int, fold: int, per_class: int | None):
+def _config(
+    plan: Plan, candidate: Candidate, repeat: int, fold: int, per_class: int | None
+) -> TrainConfig:
     tag = f"r{repeat}-f{fold}" + (f"-n{per_class}" if per_class else "")
     out = plan.out / "runs" / candidate.name.replace(":", "-") / tag
     values = {
@@ -134,7 +137,7 @@ def _small_data_loop(plan: Plan, per_class: int) -> dict[str, Any]:
     }
 
 
-def _target(plan: Plan):
+def _target(plan: Plan) -> ImageSet:
     from charrec.data import load_dataset
     from charrec.train.loop import _data_splits
 
@@ -176,7 +179,7 @@ def check_plan(plan: Plan) -> None:
         )
 
 
-def check_target(dataset, folds: int = 0):
+def check_target(dataset: ImageSet, folds: int = 0) -> ImageSet:
     """A data set a model can be taught: ≥ 2 classes, none empty, enough for the folds."""
     counts = dataset.counts()
     name = dataset.name or "the target"
@@ -199,7 +202,7 @@ def check_target(dataset, folds: int = 0):
 # --- running -------------------------------------------------------------------------------
 
 
-def _held_out(plan: Plan, repeat: int, fold: int):
+def _held_out(plan: Plan, repeat: int, fold: int) -> ImageSet:
     from charrec.data.splits import stratified_kfold
 
     target = _target(plan)
@@ -252,10 +255,8 @@ def run_one(
     )
 
 
-def shifted(dataset, dy: int, dx: int):
+def shifted(dataset: ImageSet, dy: int, dx: int) -> ImageSet:
     """The images moved by (dy, dx) pixels, background coming in at the edges."""
-    from charrec.data.imageset import ImageSet
-
     images = np.zeros_like(dataset.images)
     h, w = dataset.image_shape
     images[:, max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = dataset.images[

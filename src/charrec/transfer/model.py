@@ -31,6 +31,7 @@ from torch import nn
 
 from charrec.errors import ConfigError, DataError
 from charrec.models.layers import Classifier
+from charrec.train.config import TransferConfig
 
 ADDED_DROPOUT = 0.3
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, nn.GroupNorm)
@@ -136,12 +137,12 @@ def prepare(
     source_model: nn.Module,
     source_meta: dict[str, Any],
     target_classes: Sequence[str],
-    transfer: Any,
+    transfer: TransferConfig,
     seed: int,
 ) -> TransferModel:
     """The source model readied for `transfer.strategy` on the target classes.
 
-    `transfer` is a TransferConfig; zero-shot and scratch do not come here.
+    Zero-shot (nothing to adapt) and scratch (no source weights) do not come here.
     """
     strategy = transfer.strategy
     model = _classifier(source_model)

@@ -10,12 +10,16 @@ config.yaml reruns it (`charrec transfer --config`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from charrec.errors import CharrecError, DataError
 from charrec.train.config import TrainConfig, apply_overrides
+
+if TYPE_CHECKING:
+    from charrec.transfer.model import TransferModel
 
 # The recipe each strategy starts from: AdamW with a one-cycle schedule, light affine
 # augmentation and label smoothing; a frozen base takes a higher rate than a fine-tune.
@@ -68,8 +72,8 @@ def transfer_config(
     return apply_overrides(TrainConfig(), values).validate()
 
 
-def transfer_model(config: TrainConfig, target_classes: tuple[str, ...]) -> Any:
-    """The trainer's hook: the source adapted to the target classes (a TransferModel)."""
+def transfer_model(config: TrainConfig, target_classes: tuple[str, ...]) -> TransferModel:
+    """The trainer's hook: the source adapted to the target classes."""
     from charrec.transfer.model import prepare
     from charrec.transfer.source import load_source
 
@@ -78,7 +82,11 @@ def transfer_model(config: TrainConfig, target_classes: tuple[str, ...]) -> Any:
 
 
 def run_transfer(
-    config: TrainConfig, *, overwrite: bool = False, verbose: bool = True, callbacks=()
+    config: TrainConfig,
+    *,
+    overwrite: bool = False,
+    verbose: bool = True,
+    callbacks: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """Run a transfer config into its run folder; returns its metrics.json content."""
     if config.transfer.source is None:
