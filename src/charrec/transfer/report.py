@@ -371,8 +371,9 @@ def conclusion(
         ]
         if parts:
             lines.append(f"With {n} training image{'s' * (n > 1)} per class: {', '.join(parts)}.")
+    runs = sum(r["runs"] for name, r in rows.items() if name != "ensemble")
     lines.append(
-        f"All {sum(r['runs'] for r in rows.values())} runs of the comparison took "
-        f"{results['comparison_seconds']:.0f} s in all."
+        f"All {runs} runs of the comparison took {results['comparison_seconds']:.0f} s "
+        "(wall clock, evaluation included)."
     )
     return lines
