@@ -228,3 +228,20 @@ def test_compare_writes_a_report(tmp_path: Path, capsys, run_cli, bad_folder) ->
     held = [s for s in results["scores"] if s["candidate"] == "zero-shot"]
     assert len(held) == 2
     assert np.isclose(results["summary"]["candidates"]["zero-shot"]["runs"], 2)
+
+
+def test_compare_with_a_zoo_model_from_scratch(tmp_path: Path, capsys, run_cli, bad_folder) -> None:
+    target = bad_folder("ABC", 4)
+    out = tmp_path / "zoo"
+    args = ["transfer", "--compare", "--from", "letters", "--data", str(target)]
+    args += ["--out", str(out), "--strategies", "scratch", "--zoo", "chollet-mlp"]
+    code, stdout, err = run_cli([*args, "--folds", "2", "--curve", "none", "--epochs", "1"], capsys)
+    assert code == 0, err
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["summary"]["candidates"]) == {"scratch", "scratch:chollet-mlp"}
+    _, meta = load_run(out / "runs" / "scratch-chollet-mlp" / "r0-f0")
+    assert meta["model"]["name"] == "chollet-mlp"
+    assert "scratch:chollet-mlp" in stdout
+    # A second comparison into the same folder is refused unless --overwrite.
+    code, _, err = run_cli([*args, "--folds", "2", "--curve", "none"], capsys)
+    assert code == 2 and "already holds a comparison" in err
