@@ -26,9 +26,9 @@ Time to 99.0% / 99.5% MNIST test accuracy of one recipe:
 keras-convnet against the Keras example in Keras 3 on TensorFlow (installed in an
 environment of its own), 15 epochs each, in turns:
 
-  python3 -m venv ~/keras-env
-  ~/keras-env/bin/pip install tensorflow-cpu keras
-  charrec bench train --models none --no-recipes --keras ~/keras-env/bin/python
+  python3 -m venv ~/keras
+  ~/keras/bin/pip install tensorflow-cpu keras
+  charrec bench train --models none --no-recipes --keras ~/keras/bin/python
 
 Throughput is the best of --repeats timed epochs of --images MNIST images after a
 warm-up epoch; run it on an otherwise idle machine (the load average is printed).
