@@ -1,4 +1,4 @@
-"""Atomic file writes: a reader never sees a half-written file."""
+"""Atomic file writes (a reader never sees a half-written file), and JSON read back."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from charrec.errors import CharrecError
 
 
 @contextlib.contextmanager
@@ -44,3 +46,14 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
     with atomic_open(path) as handle:
         json.dump(data, handle, indent=2, sort_keys=False)
         handle.write("\n")
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Parse a JSON file; a missing or damaged file is a CharrecError naming it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CharrecError(f"{path} not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CharrecError(f"{path} is unreadable or corrupt: {exc}") from None

@@ -33,6 +33,7 @@ def test_registry_has_every_named_set() -> None:
         "emnist-digits",
         "emnist-mnist",
         "letters-dev",
+        "balanced-dev",
     }
     assert expected <= set(list_datasets())
     assert len(get_spec("emnist-byclass").classes) == 62
@@ -81,6 +82,27 @@ def test_letters_dev_matches_protocol(real_data_dir: Path) -> None:
     assert len(np.unique(train.images.reshape(len(train), -1), axis=0)) == len(train)
     rows, cols = ink_extent(mean_of(test, "I"))
     assert rows > cols
+
+
+def test_balanced_dev_matches_protocol(real_data_dir: Path) -> None:
+    train = load_dataset("balanced-dev", "train", real_data_dir)
+    test = load_dataset("balanced-dev", "test", real_data_dir)
+    letters_test = load_dataset("letters-dev", "test", real_data_dir)
+    assert train.classes == test.classes == get_spec("emnist-balanced").classes
+    assert set(train.counts()) == {300} and set(test.counts()) == {60}
+    assert not overlap_mask(train.images, test.images).any()
+    assert not overlap_mask(train.images, letters_test.images).any()
+    assert not overlap_mask(test.images, letters_test.images).any()
+    rows, cols = ink_extent(mean_of(test, "1"))
+    assert rows > cols  # upright
+
+
+def test_letters_case_dev_keeps_case_and_spares_letters_dev_test(real_data_dir: Path) -> None:
+    train = load_dataset("letters-case-dev", "train", real_data_dir)
+    letters_test = load_dataset("letters-dev", "test", real_data_dir)
+    assert len(train.classes) == 52 and train.classes[0] == "A" and train.classes[-1] == "z"
+    assert (train.counts() > 0).all()
+    assert not overlap_mask(train.images, letters_test.images).any()
 
 
 def test_loaded_sets_are_read_only(real_data_dir: Path) -> None:

@@ -48,8 +48,8 @@ def test_policy_names_agree_with_the_config() -> None:
 
 
 def test_named_set_by_policy(real_data_dir: Path) -> None:
-    emnist = load_dataset("binary-alphadigits-letters", "all", real_data_dir, "emnist")
-    padded = load_dataset("binary-alphadigits-letters", "all", real_data_dir, "pad")
+    emnist = load_dataset("binary-alphadigits-letters", "all", real_data_dir, resize="emnist")
+    padded = load_dataset("binary-alphadigits-letters", "all", real_data_dir, resize="pad")
     assert emnist.images.shape == padded.images.shape == (1014, 28, 28)
     assert (emnist.labels == padded.labels).all()
     # pad leaves the 3-pixel side bands of a 20×16 bitmap empty; EMNIST leaves 2-pixel ones.

@@ -30,6 +30,7 @@ FIGURES = (
     "reliability",
     "per_class_f1",
     "samples",
+    "samples_top",
     "mistakes",
 )
 
@@ -105,6 +106,31 @@ def test_figures_and_reports_are_written(evaluated: tuple[Path, str]) -> None:
     assert "Most confused pairs" in markdown and "macro F1" in markdown
     # No temporary folder left behind.
     assert [p.name for p in folder.parent.iterdir()] == ["mnist-test"]
+
+
+@pytest.mark.realdata
+def test_report_shows_how_long_and_how_fast_the_run_trained(
+    evaluated: tuple[Path, str],
+) -> None:
+    run = evaluated[0]
+    trained = json.loads((run / "metrics.json").read_text())
+    details = json.loads((run / "evaluation" / "mnist-test" / "metrics.json").read_text())
+    assert details["training"]["train_time"] == trained["train_time"]
+    assert details["training"]["images_per_second"] == trained["images_per_second"]
+    markdown = (run / "evaluation" / "mnist-test" / "report.md").read_text()
+    assert f"{trained['images_per_second']:,.0f} training images/s" in markdown
+    assert "| training time |" in markdown and "(1 epoch)" in markdown
+
+
+def test_samples_are_drawn_at_random_from_the_whole_split() -> None:
+    from charrec.evaluate.evaluation_report import SAMPLES, sample_indices
+
+    drawn = sample_indices(10_000)
+    assert len(drawn) == SAMPLES and len(set(drawn.tolist())) == SAMPLES
+    assert drawn.tolist() != list(range(SAMPLES)) and drawn.max() > 10_000 // 2
+    assert np.array_equal(drawn, sample_indices(10_000))  # seeded: the same every time
+    assert not np.array_equal(drawn, sample_indices(10_000, seed=1))
+    assert sample_indices(4).tolist() == [0, 1, 2, 3]
 
 
 @pytest.mark.realdata

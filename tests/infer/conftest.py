@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from charrec.evaluate.realistic.fonts import find_font
+from charrec.infer.realistic.fonts import find_font
 
 
 @pytest.fixture(scope="session")

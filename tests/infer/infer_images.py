@@ -1,6 +1,6 @@
 """Pictures of characters drawn by the tests: fonts, pens, paper, shadows and noise.
 
-The drawing lives in the library (`charrec.evaluate.realistic.render`), where the
+The drawing lives in the library (`charrec.infer.realistic.render`), where the
 realistic test set draws with it too; the measurements below are the tests' own.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from charrec.evaluate.realistic.fonts import find_font
-from charrec.evaluate.realistic.render import K_STROKES, render_pen, render_text
+from charrec.infer.realistic.fonts import find_font
+from charrec.infer.realistic.render import K_STROKES, render_pen, render_text
 
 __all__ = [
     "K_STROKES",

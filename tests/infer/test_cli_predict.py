@@ -103,8 +103,10 @@ def test_json_rows_match_the_library_and_a_bad_file_does_not_stop_the_rest(
         assert row["label"] == alone["label"]
         assert [t["label"] for t in row["top"]] == [t["label"] for t in alone["top"]]
         assert row["probability"] == pytest.approx(alone["probability"], abs=1e-5)
-    # Each failure on stderr, one line each, naming the file; then the count.
-    lines = err.strip().splitlines()
+    # The first use of a model exports it to ONNX once, and says so; then each failure on
+    # stderr, one line each, naming the file; then the count.
+    note, *lines = err.strip().splitlines()
+    assert note.startswith("charrec: exporting model") and "ONNX" in note
     assert len(lines) == 3 and "Traceback" not in err
     assert "broken.png" in lines[0] and "blank.png" in lines[1]
     assert "2 of 5 images failed" in lines[2]
@@ -220,3 +222,46 @@ def test_help_shows_examples_and_exit_codes(capsys: pytest.CaptureFixture[str]) 
     code, out, _ = run(["predict", "--help"], capsys)
     assert code == 0
     assert "charrec predict scans/ --json" in out and "Exit codes" in out
+
+
+def test_onnx_by_default_same_answers_as_torch_and_no_torch_once_cached(
+    run_dir: Path, scans: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import subprocess
+
+    code, by_onnx, err = run(["predict", str(scans), "--model", str(run_dir), "--json"], capsys)
+    assert code == 0, err
+    assert "exporting model" in err  # the first use exports once, and says so
+    args = ["predict", str(scans), "--model", str(run_dir), "--json", "--backend", "torch"]
+    code, by_torch, err = run(args, capsys)
+    assert code == 0 and "exporting" not in err
+    for o, t in zip(json.loads(by_onnx), json.loads(by_torch), strict=True):
+        assert o["label"] == t["label"] and [x["label"] for x in o["top"]] == [
+            x["label"] for x in t["top"]
+        ]
+        assert o["probability"] == pytest.approx(t["probability"], abs=1e-4)
+    # A fresh process with the export cached: the same answer, and torch never imported.
+    probe = (
+        "import json, sys\n"
+        "from charrec.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules}), file=sys.stderr)\n"
+    )
+    picture = str(scans / "two.png")
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "predict", picture, "--model", str(run_dir), "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        check=True,
+    )
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == {"torch": False}
+    assert "exporting" not in done.stderr
+    answer = json.loads(done.stdout)[0]
+    assert (
+        answer["label"] == next(r for r in json.loads(by_onnx) if r["source"] == picture)["label"]
+    )

@@ -22,7 +22,10 @@ from typer.testing import CliRunner
 
 from charrec.cli import app
 from charrec.errors import ConfigError
-from charrec.evaluate.realistic import (
+from charrec.infer.imageio import BlankImageError
+from charrec.infer.preprocess import preprocess
+from charrec.infer.pretrained import list_pretrained
+from charrec.infer.realistic import (
     CONDITIONS,
     class_characters,
     evaluate_realistic,
@@ -31,11 +34,8 @@ from charrec.evaluate.realistic import (
     render,
     write_realistic_report,
 )
-from charrec.evaluate.realistic.evaluation import BLANK, keeps_case
-from charrec.evaluate.realistic.scene import Scene, compose, draw_scene, encode, set_stroke
-from charrec.infer.imageio import BlankImageError
-from charrec.infer.preprocess import preprocess
-from charrec.infer.pretrained import list_pretrained
+from charrec.infer.realistic.evaluation import BLANK, keeps_case
+from charrec.infer.realistic.scene import Scene, compose, draw_scene, encode, set_stroke
 from charrec.infer.recognizer import Prediction, load
 
 LETTERS = {c: [c, c.lower()] for c in string.ascii_uppercase}

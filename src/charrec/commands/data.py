@@ -1,26 +1,30 @@
-"""`charrec data ...`: list, inspect, show, verify and fetch data sets."""
+"""`charrec data ...`: list, inspect, show, verify and fetch data sets.
+
+Every command that takes a data set also takes a data file or folder (see
+charrec.data.files); heavy libraries are imported inside the commands.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
-import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from charrec.commands.data_fetch import fetch
-from charrec.commands.options import DataDirOption
-from charrec.data import get_spec, list_datasets, load_dataset
-from charrec.data.files import looks_like_path, read_parts
-from charrec.data.location import describe_source, resolve_data_dir
-from charrec.data.verify import verify_data_dir
+from charrec.commands.options import ClassesOption, DataDirOption
 from charrec.errors import CharrecError
 
 app = typer.Typer(help="Find, inspect, verify and download data sets.", no_args_is_help=True)
 app.command("fetch")(fetch)
-console = Console()
+console = Console(emoji=False)  # file names are data, never emoji codes
+
+NameArgument = Annotated[
+    str, typer.Argument(help="A data set name (see `charrec data list`), or a data file or folder.")
+]
 
 
 def _size_on_disk(paths: list[Path]) -> str:
@@ -30,26 +34,43 @@ def _size_on_disk(paths: list[Path]) -> str:
 
 @app.command("list")
 def list_command(data_dir: DataDirOption = None) -> None:
-    """List the known data sets, which are present in the data directory, and their sizes."""
+    """List the known data sets, their short names, which files are present, sizes."""
+    from charrec.data import get_spec, list_datasets
+    from charrec.data.location import describe_source, resolve_data_dir
+    from charrec.data.registry import aliases_of
+
     root = resolve_data_dir(data_dir)
     console.print(f"data directory: {root} (from {describe_source(data_dir)})")
     table = Table("name", "classes", "splits (official size)", "present", "on disk")
     table.columns[0].no_wrap = True
     for name in list_datasets():
         spec = get_spec(name)
-        present = [s for s in spec.splits if spec.is_present(root, s)]
-        files = [f.find(root) for s in spec.splits for f in spec.files[s]]
+        found = [f.find(root) for s in spec.splits for f in spec.files[s]]
         splits = "\n".join(
             f"{s} ({spec.sizes[s]:,})" if spec.sizes.get(s) else s for s in spec.splits
         )
+        short = ", ".join(aliases_of(name))
         table.add_row(
-            name,
+            f"{name}\n[dim]or {short}[/]" if short else name,
             str(len(spec.classes)),
             splits,
-            ", ".join(present) if present else "[dim]no[/]",
-            _size_on_disk(sorted({p for p in files if p is not None})),
+            _presence(spec, root),
+            _size_on_disk(sorted({p for p in found if p is not None})),
         )
     console.print(table)
+
+
+def _presence(spec, root: Path) -> str:
+    """Which splits are complete; for a partly present set, which files are missing."""
+    present = [s for s in spec.splits if spec.is_present(root, s)]
+    if len(present) == len(spec.splits):
+        return ", ".join(present)
+    files = {f.name: f for s in spec.splits for f in spec.files[s]}
+    missing = sorted({f.name for f in spec.missing(root)})
+    if len(missing) == len(files):
+        return "[dim]no[/]"
+    shown = f"{', '.join(present)}; " if present else ""
+    return f"{shown}[yellow]missing {len(missing)} of {len(files)} files:[/] " + ", ".join(missing)
 
 
 def _print_counts(title: str, classes: tuple[str, ...], splits: dict) -> None:
@@ -63,14 +84,23 @@ def _print_counts(title: str, classes: tuple[str, ...], splits: dict) -> None:
 
 @app.command("info")
 def info_command(
-    name: Annotated[str, typer.Argument(help="A data set name, or a data file or folder.")],
+    name: NameArgument,
+    classes: ClassesOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Counts per split and per class of a data set (or of your own data file)."""
-    if name not in list_datasets() and looks_like_path(name):
-        parts = read_parts(Path(name))
+    from charrec.data import dataset_splits, get_spec, load_dataset
+    from charrec.data.location import resolve_data_dir
+    from charrec.data.registry import is_path
+
+    if is_path(name):
+        parts = {
+            s: load_dataset(name, s, classes=classes) for s in dataset_splits(name, None, classes)
+        }
         first = next(iter(parts.values()))
-        console.print(f"[bold]{name}[/]: {len(first.classes)} classes, parts {', '.join(parts)}")
+        console.print(
+            f"[bold]{escape(name)}[/]: {len(first.classes)} classes, parts {', '.join(parts)}"
+        )
         _print_counts("images per class", first.classes, parts)
         return
     spec = get_spec(name)
@@ -78,7 +108,7 @@ def info_command(
     present = [s for s in spec.splits if spec.is_present(root, s)]
     if not present:
         spec.path(root, spec.missing(root)[0])  # raises with the fetch hint
-    console.print(f"[bold]{name}[/]: {spec.description}")
+    console.print(f"[bold]{spec.name}[/]: {spec.description}")
     for split in spec.splits:
         if split not in present:
             missing = ", ".join(f.name for f in spec.missing(root, split))
@@ -88,29 +118,41 @@ def info_command(
     )
 
 
+# ruff: noqa: UP045  (typer needs Optional on Python 3.10)
 @app.command("show")
 def show_command(
-    name: str,
-    split: Annotated[str, typer.Option(help="Which split to sample.")] = "train",
+    name: NameArgument,
+    split: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Which split to sample (default: train, or the only one).", show_default=False
+        ),
+    ] = None,
     n: Annotated[int, typer.Option("-n", "--count", help="How many images.", min=1)] = 64,
     out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("samples.png"),
     seed: Annotated[int, typer.Option(help="Which random sample.")] = 0,
+    classes: ClassesOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Save a labelled grid of random samples, to check that images and labels agree."""
+    import numpy as np
+
+    from charrec.data import data_label, dataset_splits, default_split, load_dataset
     from charrec.evaluate.figures import image_grid
 
     if out.suffix.lower() != ".png":
         raise CharrecError(f"--out {out}: the grid is written as PNG; use a .png name")
-    dataset = load_dataset(name, split, data_dir)
+    split = split or default_split(dataset_splits(name, data_dir, classes), "train")
+    dataset = load_dataset(name, split, data_dir, classes)
+    label = data_label(name)
     if len(dataset) == 0:
-        raise CharrecError(f"{name}:{split} holds no images")
+        raise CharrecError(f"{label}:{split} holds no images")
     pick = np.random.default_rng(seed).choice(
         len(dataset), size=min(n, len(dataset)), replace=False
     )
     titles = [f"{dataset.classes[dataset.labels[i]]} ({dataset.labels[i]})" for i in pick]
-    image_grid(dataset.images[pick], titles, out, suptitle=f"{name} {split}: label (index)")
-    console.print(f"wrote {out} ({len(pick)} images of {name}:{split})")
+    image_grid(dataset.images[pick], titles, out, suptitle=f"{label} {split}: label (index)")
+    console.print(f"wrote {out} ({len(pick)} images of {label}:{split})", highlight=False)
 
 
 @app.command("verify")
@@ -121,7 +163,12 @@ def verify_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Check every present file: format and magic, counts, label range, checksum."""
+    from charrec.data import canonical_name, get_spec
+    from charrec.data.location import resolve_data_dir
+    from charrec.data.verify import verify_data_dir
+
     root = resolve_data_dir(data_dir)
+    names = [canonical_name(name) for name in names] if names else names
     for name in names or []:
         get_spec(name)
     checks = verify_data_dir(root, names)

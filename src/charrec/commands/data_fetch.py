@@ -9,18 +9,18 @@ import typer
 from rich.console import Console
 
 from charrec.commands.options import DataDirOption
-from charrec.data import download
-from charrec.data.location import resolve_data_dir
 
 _ADVANCED = "Advanced"
+# What can be fetched and the default timeout, as charrec.data.download has them (that
+# module is imported when the command runs, not for --help; a test checks they agree).
+FETCHABLE = ("emnist",)
+DEFAULT_TIMEOUT = 30.0
 
 
 def fetch(
     dataset: Annotated[
         str,
-        typer.Argument(
-            help=f"Data set to download: {', '.join(download.FETCHABLE)}.", show_default=False
-        ),
+        typer.Argument(help=f"Data set to download: {', '.join(FETCHABLE)}.", show_default=False),
     ],
     split: Annotated[
         Optional[list[str]],  # noqa: UP045 - typer needs Optional on Python 3.10
@@ -74,7 +74,7 @@ def fetch(
             help="Seconds to wait for a server before trying the next URL.",
             rich_help_panel=_ADVANCED,
         ),
-    ] = download.DEFAULT_TIMEOUT,
+    ] = DEFAULT_TIMEOUT,
 ) -> None:
     """Download a data set from its official source and extract the splits asked for.
 
@@ -84,6 +84,9 @@ def fetch(
 
     Example: charrec data fetch emnist --split letters --split balanced
     """
+    from charrec.data import download
+    from charrec.data.location import resolve_data_dir
+
     spec = download.get_fetch_spec(dataset)
     asked = [p.strip() for item in split or [] for p in item.split(",") if p.strip()]
     parts = download.resolve_parts(spec, asked)

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from charrec.commands.options import DataDirOption
+from charrec.commands.options import ClassesOption, DataDirOption
 
 EVALUATE_EPILOG = """\
 [bold]Examples[/]
@@ -61,10 +61,11 @@ def evaluate(
         typer.Option(
             "--data",
             "-d",
-            help="Data set (default: the one the run was trained on).",
+            help="Data set name or a data file or folder (default: the run's own).",
             show_default=False,
         ),
     ] = None,
+    classes: ClassesOption = None,
     split: Annotated[
         Optional[str],
         typer.Option(
@@ -89,9 +90,10 @@ def evaluate(
     """
     from charrec.evaluate.evaluation import evaluate_run
 
-    console = Console()
+    # No emoji codes: a key like "scans:train:" is data, not ":train:".
+    console = Console(emoji=False)
     result = evaluate_run(
-        run, data, split, data_dir, batch_size=batch_size, device=device, write=True
+        run, data, split, data_dir, classes=classes, batch_size=batch_size, device=device
     )
     m = result.metrics
     model = m["model"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -53,6 +52,8 @@ def export(
     opset: Annotated[int, typer.Option("--opset", help="ONNX operator set version.")] = 18,
 ) -> None:
     """Export a trained model to ONNX, with a dynamic batch size, checked and atomic."""
+    import numpy as np
+
     from charrec.infer.onnx import check_opset, export_onnx, max_difference, write_onnx
     from charrec.infer.pretrained import is_pretrained
     from charrec.infer.recognizer import load

@@ -15,3 +15,13 @@ DataDirOption = Annotated[
         show_default=False,
     ),
 ]
+
+ClassesOption = Annotated[
+    Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
+    typer.Option(
+        "--classes",
+        help="Class list of a data file that lacks one (CSV, IDX): byclass, bymerge, "
+        "balanced, letters, digits or mnist.",
+        show_default=False,
+    ),
+]

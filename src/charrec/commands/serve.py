@@ -10,19 +10,20 @@ from rich.console import Console
 EPILOG = """\
 [bold]Examples[/]
 
-  The letters model on http://127.0.0.1:8000 (the page to draw on is at /, the API
-  docs at /docs):
+The letters model on http://127.0.0.1:8000 (the page to draw on is at /, the API
+docs at /docs):
 
-    charrec serve
+  charrec serve
 
-  Your own run folder and the shipped digits model (the first is the default), on every
-  interface, uploads up to 2 MB:
+Your own run folder and the shipped digits model (the first is the default), on every
+interface, uploads up to 2 MB:
 
-    charrec serve --model runs/vgg-letters --model digits --host 0.0.0.0 --max-mb 2
+  charrec serve --model runs/vgg-letters --model digits \\
+    --host 0.0.0.0 --max-mb 2
 
-  Ask it from the command line:
+Ask it from the command line:
 
-    curl -F file=@letter.png 'http://127.0.0.1:8000/v1/predict?top_k=3'
+  curl -F file=@letter.png 'http://127.0.0.1:8000/v1/predict?top_k=3'
 """
 
 

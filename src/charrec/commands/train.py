@@ -17,42 +17,55 @@ from charrec.errors import ConfigError
 EPILOG = """\
 [bold]Examples[/]
 
-  Chollet's dense net on MNIST, as in "Deep Learning with Python" (about 98% in 5 epochs):
+Chollet's dense net on MNIST, as in "Deep Learning with Python" (about 98% in
+5 epochs):
 
-    charrec train --data mnist --model chollet-mlp --optimizer rmsprop --epochs 5
+  charrec train --data mnist --model chollet-mlp --optimizer rmsprop \\
+    --epochs 5
 
-  The Keras "Simple MNIST convnet" (about 99.2%), into a chosen run folder:
+The Keras "Simple MNIST convnet" (about 99.2%), into a chosen run folder:
 
-    charrec train --data mnist --model keras-convnet --epochs 15 --out runs/convnet
+  charrec train --data mnist --model keras-convnet --epochs 15 \\
+    --out runs/convnet
 
-  EMNIST Letters with techniques on: augmentation, cosine schedule with warm-up, label
-  smoothing, early stopping on validation accuracy (restoring the best epoch):
+EMNIST Letters (short name letters) with techniques on: augmentation, cosine
+schedule with warm-up, label smoothing, early stopping on validation accuracy
+(restoring the best epoch):
 
-    charrec train --data emnist-letters --model deotte --augment standard \\
-      --schedule cosine --warmup 1 --label-smoothing 0.1 \\
-      --early-stopping 5 --monitor val_accuracy --epochs 40
+  charrec train --data letters --model deotte --augment standard \\
+    --schedule cosine --warmup 1 --label-smoothing 0.1 \\
+    --early-stopping 5 --monitor val_accuracy --epochs 40
 
-  Any other config key with --set, e.g. a deeper MLP and a step schedule:
+Your own file: a course .npz trains on its train part, validates on its
+validate part and tests on its test part; a Kaggle CSV under any name says
+its class list:
 
-    charrec train --model mlp --set model.options.hidden=[512,256,128] \\
-      --schedule step --set schedule.params.step_size=5
+  charrec train --data emnist_letter.npz --model keras-convnet
+  charrec train --data balanced-train.csv --classes balanced
 
-  A quick smoke test on 2,000 images; print the resolved config without training:
+Any other config key with --set, e.g. a deeper MLP and a step schedule:
 
-    charrec train --limit 2000 --epochs 2 --print-config
+  charrec train --model mlp --set model.options.hidden=[512,256,128] \\
+    --schedule step --set schedule.params.step_size=5
 
-  Rerun a run from its saved config, or continue it after an interruption:
+A quick smoke test on 2,000 images; print the resolved config without
+training:
 
-    charrec train --config runs/convnet/config.yaml --out runs/convnet-again
-    charrec train --resume runs/convnet
+  charrec train --limit 2000 --epochs 2 --print-config
 
-  Several processes with PyTorch DDP (rank 0 writes the run folder):
+Rerun a run from its saved config, or continue it after an interruption:
 
-    torchrun --standalone --nproc_per_node 2 -m charrec train --data mnist --epochs 5
+  charrec train --config runs/convnet/config.yaml --out runs/convnet-again
+  charrec train --resume runs/convnet
 
-A run folder holds config.yaml, history.json, model.safetensors + model.json (the
-checkpoint), state.pt (for --resume) and metrics.json. `charrec.train.load_run(folder)`
-loads the trained model in Python.
+Several processes with PyTorch DDP (rank 0 writes the run folder):
+
+  torchrun --standalone --nproc_per_node 2 -m charrec train \\
+    --data mnist --epochs 5
+
+A run folder holds config.yaml, history.json, model.safetensors + model.json
+(the checkpoint), state.pt (for --resume) and metrics.json.
+`charrec.train.load_run(folder)` loads the trained model in Python.
 """
 
 _DATA, _MODEL, _OPTIM, _REG, _LOOP, _RUN = (
@@ -109,7 +122,21 @@ def train(
     ] = False,
     quiet: Annotated[bool, _opt("--quiet", "-q", help="Print nothing.", panel=_RUN)] = False,
     data: Annotated[
-        Optional[str], _opt("--data", "-d", help="Data set (default mnist).", panel=_DATA)
+        Optional[str],
+        _opt(
+            "--data",
+            "-d",
+            help="Data set name or a data file or folder (default mnist).",
+            panel=_DATA,
+        ),
+    ] = None,
+    classes: Annotated[
+        Optional[str],
+        _opt(
+            "--classes",
+            help="Class list of a file that lacks one (CSV, IDX): balanced, letters...",
+            panel=_DATA,
+        ),
     ] = None,
     data_dir: Annotated[
         Optional[str],
@@ -254,7 +281,8 @@ def train(
 
     keep_freed_memory()
     flags = {
-        "data.name": data,
+        "data.name": _data_name(data),
+        "data.classes": classes,
         "data.data_dir": data_dir,
         "data.val_fraction": val_fraction,
         "data.limit": limit,
@@ -317,6 +345,18 @@ def train(
         resolved = apply_overrides(resolved, {"run.out": str(run_dir)})
         _serve_tensorboard(run_dir, console)
     train_run(resolved, overwrite=overwrite, console=console, verbose=not quiet)
+
+
+def _data_name(data: str | None) -> str | None:
+    """The registered name of a short one; an existing file or folder as an absolute path,
+    so that the run's config reruns from any folder."""
+    if data is None:
+        return None
+    from charrec.data.registry import canonical_name, is_path
+
+    if is_path(data) and Path(data).expanduser().exists():
+        return str(Path(data).expanduser().resolve())
+    return canonical_name(data)
 
 
 def _serve_tensorboard(run_dir: Path, console: Console) -> None:

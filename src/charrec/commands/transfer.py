@@ -80,7 +80,7 @@ def transfer(
     ] = None,
     data: Annotated[
         Optional[str],
-        _opt("--data", "-d", help=f"Target data set name, file or image folder ({DEFAULT_DATA})."),
+        _opt("--data", "-d", help="Target data set, file or image folder (BAD letters)."),
     ] = None,
     strategy: Annotated[
         Optional[str], _opt("--strategy", "-s", help="How to transfer (finetune); see below.")
@@ -235,12 +235,12 @@ def _one_run(
 
 def _check_config_target(config: Any, check_target: Any) -> None:
     from charrec.data import load_dataset
-    from charrec.train.loop import _data_splits
+    from charrec.train.loop import training_split
 
-    splits = _data_splits(config.data.name)
-    split = "train" if "train" in splits else splits[0]
     data = config.data
-    check_target(load_dataset(data.name, split, data.data_dir, data.resize), data.folds)
+    split = training_split(data.name, data.data_dir, data.classes)
+    dataset = load_dataset(data.name, split, data.data_dir, data.classes, resize=data.resize)
+    check_target(dataset, data.folds)
 
 
 def _compare(

@@ -16,13 +16,14 @@ from pathlib import Path
 
 from charrec.data.classes import DIGITS, UPPER
 from charrec.data.imageset import ImageSet
-from charrec.data.readers.alphadigits import read_binary_alphadigits
 from charrec.data.registry import DataFile, DatasetSpec, register
 
 BAD_FILE = DataFile("binaryalphadigs.mat", ("binaryalphadigits", ""), accept_raw=False)
 
 
 def _load(spec: DatasetSpec, data_dir: Path, split: str) -> ImageSet:
+    from charrec.data.readers.alphadigits import read_binary_alphadigits
+
     path = spec.path(data_dir, BAD_FILE)
     letters_only = bool(spec.options["letters_only"])
     # 20×16: load_dataset makes them 28×28 by the run's resize policy (EMNIST framing

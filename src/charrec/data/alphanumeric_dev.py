@@ -20,15 +20,18 @@ from charrec.data.imageset import ImageSet
 from charrec.data.letters_dev import FILES as LETTERS_DEV_FILES
 from charrec.data.letters_dev import read_part
 from charrec.data.registry import DatasetSpec, register
-from charrec.data.splits import stratified_split_indices
 
 TEST_FRACTION = 0.2
 SEED = 0
 
 
-def _load(spec: DatasetSpec, data_dir: Path, split: str) -> ImageSet:
+def load_split(spec: DatasetSpec, data_dir: Path, split: str) -> ImageSet:
     byclass = read_part(spec, data_dir, "byclass-test", EMNIST_CLASSES["byclass"], 0)
     pool = drop_duplicates(byclass)
+    # Imported here: scikit-learn takes a second to import, and listing or checking the
+    # data sets should not pay for it.
+    from charrec.data.splits import stratified_split_indices
+
     train_index, test_index = stratified_split_indices(pool.labels, TEST_FRACTION, SEED)
     if split == "test":
         return pool.subset(test_index, name="alphanumeric-dev:test")
@@ -47,7 +50,7 @@ register(
             "test": LETTERS_DEV_FILES["byclass-test"],
         },
         sizes={"train": 91_399, "test": 23_265},
-        loader=_load,
+        loader=load_split,
         fetch_hint="the alphanumeric-dev files come with the shared data folder",
     )
 )

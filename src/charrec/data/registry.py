@@ -17,7 +17,7 @@ from charrec.data.classes import EMNIST_CLASSES
 from charrec.data.imageset import ImageSet
 from charrec.data.location import resolve_data_dir
 from charrec.data.readers.idx import read_idx_images, read_idx_labels
-from charrec.errors import DataError, unknown_choice
+from charrec.errors import ConfigError, DataError, unknown_choice
 
 EMNIST_FOLDERS = ("emnist", "emnist/gzip", "gzip", "")
 MNIST_FOLDERS = ("mnist", "")
@@ -80,6 +80,19 @@ class DatasetSpec:
 
 _REGISTRY: dict[str, DatasetSpec] = {}
 
+# Short names people type, for the registered names. "mnist" is MNIST itself; "digits"
+# is EMNIST Digits; "letters" is the official EMNIST Letters, whose absent files are
+# reported with a pointer to letters-dev (built from the partial files at hand).
+ALIASES = {
+    "letters": "emnist-letters",
+    "balanced": "emnist-balanced",
+    "bymerge": "emnist-bymerge",
+    "byclass": "emnist-byclass",
+    "digits": "emnist-digits",
+    "bad": "binary-alphadigits",
+    "bad-letters": "binary-alphadigits-letters",
+}
+
 
 def register(spec: DatasetSpec) -> DatasetSpec:
     _REGISTRY[spec.name] = spec
@@ -90,40 +103,136 @@ def list_datasets() -> list[str]:
     return list(_REGISTRY)
 
 
+def aliases_of(name: str) -> list[str]:
+    """The short names of a registered data set."""
+    return [alias for alias, target in ALIASES.items() if target == name]
+
+
+def canonical_name(name: str) -> str:
+    """The registered name of a short name ("letters" → "emnist-letters"); others unchanged."""
+    return ALIASES.get(name, name)
+
+
+def is_path(name: str) -> bool:
+    """Whether `name` means a user's file or folder rather than a registered data set."""
+    if name in _REGISTRY or name in ALIASES:
+        return False
+    from charrec.data.files import looks_like_path
+
+    return looks_like_path(name)
+
+
+def data_label(name: str) -> str:
+    """A short label for folder names and titles: the registered name, or a file's stem."""
+    if not is_path(name):
+        return canonical_name(name)
+    path = Path(name)
+    stem = path.name.removesuffix(".gz")
+    # An IDX images file is named for its set and part: "scans-train-images-idx3-ubyte".
+    stem = stem.removesuffix("-images-idx3-ubyte")
+    return Path(stem).stem if "." in stem else stem or path.name
+
+
 def get_spec(name: str) -> DatasetSpec:
     try:
-        return _REGISTRY[name]
+        return _REGISTRY[canonical_name(name)]
     except KeyError:
-        raise unknown_choice("data set", name, list(_REGISTRY)) from None
+        listed = unknown_choice("data set", name, [*_REGISTRY, *ALIASES])
+        raise ConfigError(f"{listed}; or give the path of a data file or folder") from None
+
+
+def check_name(name: str, classes: str | None = None) -> None:
+    """Raise the user's error for a name that is neither a data set nor an existing path,
+    or for a class list given to a named data set (which has its own)."""
+    if is_path(name):
+        if not Path(name).expanduser().exists():
+            raise DataError(f"{name}: no such file or folder")
+        return
+    spec = get_spec(name)
+    if classes is not None:
+        raise ConfigError(
+            f"{spec.name} has its own classes; --classes (data.classes) is for a data file "
+            "that does not say its classes (a CSV or IDX file)"
+        )
+
+
+def dataset_splits(
+    name: str, data_dir: str | os.PathLike[str] | None = None, classes: str | None = None
+) -> tuple[str, ...]:
+    """The splits of a named data set, or the parts a file or folder holds (it reads it)."""
+    if is_path(name):
+        return tuple(_file_parts(_resolved(name), classes))
+    check_name(name, classes)
+    return get_spec(name).splits
+
+
+# Names a file's validation part goes by (the course files say "validate").
+VALIDATION_PARTS = ("validate", "validation", "val", "valid")
+
+
+@dataclass(frozen=True)
+class SplitRoles:
+    """Which split trains, which validates (None: carve one out of train), which tests."""
+
+    train: str
+    validation: str | None
+    test: str | None
+
+
+def split_roles(splits: tuple[str, ...] | list[str]) -> SplitRoles:
+    """The roles of a data set's splits: "train" (else the first), its own validation part
+    if it has one, "test" if it has one."""
+    train = "train" if "train" in splits else splits[0]
+    validation = next((s for s in VALIDATION_PARTS if s in splits and s != train), None)
+    test = "test" if "test" in splits and train != "test" else None
+    return SplitRoles(train, validation, test)
+
+
+def default_split(splits: tuple[str, ...] | list[str], prefer: str) -> str:
+    """`prefer` ("train" to look, "test" to evaluate) if there, else the only split."""
+    if prefer in splits or len(splits) != 1:
+        return prefer
+    return splits[0]
 
 
 def load_dataset(
     name: str,
     split: str = "train",
     data_dir: str | os.PathLike[str] | None = None,
+    classes: str | None = None,
+    *,
     resize: str = "emnist",
 ) -> ImageSet:
     """The named data set's split in canonical form (cached, read-only arrays).
 
-    `name` may also be the path of a user's data file or folder (see charrec.data.files).
-    Images that are not 28×28 (Binary AlphaDigits' 20×16) are converted here, once, by the
-    policy `resize` (charrec.data.resize: "emnist" framing or "pad").
+    `name` may be a short name (`ALIASES`) or the path of a user's data file or folder
+    (see charrec.data.files); `classes` names the class list of a file that does not
+    carry it (a CSV under any name, IDX files, an .npz of another alphabet). Images that
+    are not 28×28 (Binary AlphaDigits' 20×16) are converted here, once, by the policy
+    `resize` (charrec.data.resize: "emnist" framing or "pad").
     """
-    if name not in _REGISTRY:
-        from charrec.data.files import looks_like_path
+    if is_path(name):
+        from charrec.data.files import pick_part
 
-        if looks_like_path(name):
-            return _load_file_cached(str(Path(name).expanduser().resolve()), split, resize)
+        path = _resolved(name)
+        return pick_part(Path(path), _file_parts(path, classes, resize), split)
+    check_name(name, classes)
     spec = get_spec(name)
     if split not in spec.files:
-        raise unknown_choice(f"split of {name}", split, list(spec.splits))
-    return _load_cached(name, split, str(resolve_data_dir(data_dir).resolve()), resize)
+        raise unknown_choice(f"split of {spec.name}", split, list(spec.splits))
+    return _load_cached(spec.name, split, str(resolve_data_dir(data_dir).resolve()), resize)
 
 
-def _canonical(dataset: ImageSet, resize: str) -> ImageSet:
-    from charrec.data.resize import conform
+def _resolved(name: str) -> str:
+    return str(Path(name).expanduser().resolve())
 
-    dataset = conform(dataset, resize)
+
+def _canonical(dataset: ImageSet, resize: str | None) -> ImageSet:
+    """28×28 by the policy `resize` (None: as read), read-only."""
+    if resize is not None:
+        from charrec.data.resize import conform
+
+        dataset = conform(dataset, resize)
     dataset.images.flags.writeable = False
     dataset.labels.flags.writeable = False
     return dataset
@@ -135,14 +244,24 @@ def _load_cached(name: str, split: str, data_dir: str, resize: str = "emnist") -
     return _canonical(spec.loader(spec, Path(data_dir), split), resize)
 
 
-@functools.lru_cache(maxsize=4)
-def _load_file_cached(path: str, split: str, resize: str = "emnist") -> ImageSet:
-    from charrec.data.files import load_file
+def _file_parts(path: str, classes: str | None, resize: str | None = None) -> dict[str, ImageSet]:
+    """Every part of a file, read once per process while the file is unchanged; made
+    28×28 by the policy `resize` (None: as the file holds them)."""
+    try:
+        stamp = Path(path).stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return dict(_file_parts_cached(path, classes, stamp, resize))
 
-    dataset = _canonical(load_file(Path(path), split), resize)
-    dataset.images.flags.writeable = False
-    dataset.labels.flags.writeable = False
-    return dataset
+
+@functools.lru_cache(maxsize=4)
+def _file_parts_cached(
+    path: str, classes: str | None, stamp: int, resize: str | None
+) -> dict[str, ImageSet]:
+    from charrec.data.files import read_parts
+
+    parts = read_parts(Path(path), classes)
+    return {name: _canonical(dataset, resize) for name, dataset in parts.items()}
 
 
 # --- IDX data sets: MNIST and the EMNIST splits --------------------------------------
@@ -185,6 +304,9 @@ def _load_idx(spec: DatasetSpec, data_dir: Path, split: str) -> ImageSet:
         label_offset=int(spec.options.get("label_offset", 0)),  # type: ignore[arg-type]
     )
 
+
+# The development protocols that stand in for EMNIST splits whose files are absent here.
+STAND_INS = {"letters": "letters-dev", "balanced": "balanced-dev"}
 
 EMNIST_SIZES = {
     "byclass": (697_932, 116_323, "62 classes: digits, upper and lower case letters"),
@@ -243,7 +365,13 @@ for _split, (_train, _test, _what) in EMNIST_SIZES.items():
             files={"train": emnist_files(_split, "train"), "test": emnist_files(_split, "test")},
             sizes={"train": _train, "test": _test},
             loader=_load_idx,
-            fetch_hint=f"run `charrec data fetch emnist --split {_split}`",
+            fetch_hint=f"run `charrec data fetch emnist --split {_split}`"
+            + (
+                f"; until then, {STAND_INS[_split]} is the {_split} protocol built from the "
+                "files at hand"
+                if _split in STAND_INS
+                else ""
+            ),
             options={"transposed": True, "label_offset": 1 if _split == "letters" else 0},
         )
     )

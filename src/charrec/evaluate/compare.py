@@ -113,6 +113,11 @@ def read_run_summary(run_dir: str | os.PathLike[str]) -> RunSummary:
 
     model = _dict(meta.get("model")).get("name") or _dict(config.get("model")).get("name")
     data = _dict(meta.get("data")).get("name") or _dict(config.get("data")).get("name")
+    if data:
+        from charrec.data.registry import data_label
+
+        # A data file is shown (and its evaluations keyed) by its name, not its whole path.
+        data = data_label(str(data))
     val = _dict(metrics.get("val")).get("accuracy")
     if val is None and history:
         val = history[-1].get("val_accuracy")

@@ -87,11 +87,6 @@ def _run_data_dir(run_dir: Path) -> str | None:
     return _run_data_option(run_dir, "data_dir")
 
 
-def _default_split(splits: tuple[str, ...]) -> str:
-    """The "test" split, or the only split of a data set without one (Binary AlphaDigits)."""
-    return splits[0] if "test" not in splits and len(splits) == 1 else "test"
-
-
 def _fit_size(dataset: ImageSet, size: tuple[int, int]) -> tuple[np.ndarray, str]:
     """Images at the model's input size; other sizes go to EMNIST's frame, once, here."""
     if dataset.image_shape == tuple(size):
@@ -108,6 +103,23 @@ def _fit_size(dataset: ImageSet, size: tuple[int, int]) -> tuple[np.ndarray, str
         f"to EMNIST's {size[0]}×{size[1]} frame"
     )
     return to_emnist_frame(dataset.images, size=size[0]), note
+
+
+def run_training_facts(run_dir: Path) -> dict[str, Any]:
+    """How long the run trained and how fast (its metrics.json), or {} if it does not say."""
+    path = run_dir / "metrics.json"
+    if not path.is_file():
+        return {}
+    from charrec.fileio import read_json
+
+    try:
+        metrics = read_json(path)
+    except CharrecError:
+        return {}
+    if not isinstance(metrics, dict):
+        return {}
+    keys = ("train_time", "images_per_second", "epochs", "device")
+    return {key: metrics[key] for key in keys if metrics.get(key) is not None}
 
 
 def evaluate_model(
@@ -153,6 +165,7 @@ def evaluate_run(
     split: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     *,
+    classes: str | None = None,
     dataset: ImageSet | None = None,
     batch_size: int = DEFAULT_BATCH,
     device: str = "auto",
@@ -160,8 +173,10 @@ def evaluate_run(
 ) -> EvaluationResult:
     """Evaluate a run folder's model on a data set split and (if `write`) write the report.
 
-    `data` defaults to the data set the run was trained on, `split` to "test" (or the
-    data set's only split), `data_dir` to the run's own. Pass `dataset` to evaluate on an
+    `data` (a data set name or a path to a data file or folder) defaults to the data set
+    the run was trained on, `split` to "test" (or the data's only split), `data_dir` to
+    the run's own, `classes` (the class list of a file that does not carry it, e.g. a
+    CSV) to the run's own when its data is evaluated. Pass `dataset` to evaluate on an
     ImageSet in memory instead (`data` and `split` then only name it).
     """
     from charrec.train.checkpoint import RunFolder, load_run
@@ -169,15 +184,20 @@ def evaluate_run(
     run = RunFolder(run_dir)
     model, meta = load_run(run.path)
     if dataset is None:
-        from charrec.data import get_spec, load_dataset
+        from charrec.data import data_label, dataset_splits, default_split, load_dataset
 
-        data = data or (meta.get("data") or {}).get("name")
+        trained_on = meta.get("data") or {}
+        if not data:
+            data = trained_on.get("name")
+            classes = classes or trained_on.get("classes")
         if not data:
             raise CharrecError(f"{run.path}: the run names no data set; choose one with --data")
-        split = split or _default_split(get_spec(data).splits)
+        data_dir = data_dir or _run_data_dir(run.path)
+        split = split or default_split(dataset_splits(data, data_dir, classes), "test")
         # Small images are made 28×28 as the run's own were (data.resize).
         resize = _run_data_option(run.path, "resize") or "emnist"
-        dataset = load_dataset(data, split, data_dir or _run_data_dir(run.path), resize)
+        dataset = load_dataset(data, split, data_dir, classes, resize=resize)
+        data = data_label(data)
     else:
         name, _, part = (dataset.name or "data").partition(":")
         data, split = data or name, split or part or "test"
@@ -189,6 +209,7 @@ def evaluate_run(
         "parameters": meta.get("parameters"),
         "trained_on": (meta.get("data") or {}).get("name"),
     }
+    metrics["training"] = run_training_facts(run.path)
     result = EvaluationResult(
         run.path,
         data,

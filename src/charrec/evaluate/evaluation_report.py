@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from charrec.evaluate.evaluation import EvaluationResult
 
 SAMPLES = 6
+# The sample is drawn with this seed from the whole split, so the same run and data show
+# the same images (a class-sorted test file's first images would all be one class).
+SAMPLE_SEED = 0
+TOP_K = 5
 MISTAKES = 16
 
 
@@ -32,6 +36,12 @@ def most_confident_mistakes(result: EvaluationResult, count: int = MISTAKES) -> 
     confidence = result.probs[wrong, preds[wrong]]
     # Stable sort: equal confidences keep image order, so the gallery is deterministic.
     return wrong[np.argsort(-confidence, kind="stable")[:count]]
+
+
+def sample_indices(count: int, size: int = SAMPLES, seed: int = SAMPLE_SEED) -> np.ndarray:
+    """`size` indices drawn at random (without replacement, seeded) from `count`, sorted."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(count, size=min(size, count), replace=False))
 
 
 def make_figures(result: EvaluationResult, folder: Path) -> dict[str, Path]:
@@ -73,16 +83,29 @@ def make_figures(result: EvaluationResult, folder: Path) -> dict[str, Path]:
     )
     preds = result.predictions
     confidence = result.probs[np.arange(len(preds)), preds]
-    first = np.arange(min(SAMPLES, len(preds)))
+    sample = sample_indices(len(preds))
     paths["samples"] = folder / "samples.png"
     figures.prediction_grid(
-        result.images[first],
-        [classes[i] for i in result.labels[first]],
-        [columns[i] for i in preds[first]],
-        confidence[first],
+        result.images[sample],
+        [classes[i] for i in result.labels[sample]],
+        [columns[i] for i in preds[sample]],
+        confidence[sample],
         paths["samples"],
-        columns=len(first),
-        suptitle=f"First {len(first)} images of {where}",
+        columns=max(len(sample), 1),
+        suptitle=f"{len(sample)} images of {where} drawn at random (seed {SAMPLE_SEED})",
+    )
+    k = min(TOP_K, len(columns))
+    order = np.argsort(-result.probs[sample], axis=1, kind="stable")[:, :k]
+    paths["samples_top"] = folder / "samples_top.png"
+    figures.plot_top_predictions(
+        result.images[sample],
+        [classes[i] for i in result.labels[sample]],
+        [
+            [(columns[j], float(result.probs[i, j])) for j in row]
+            for i, row in zip(sample, order, strict=True)
+        ],
+        paths["samples_top"],
+        suptitle=f"Top {k} predictions of the same images",
     )
     mistakes = most_confident_mistakes(result)
     if len(mistakes):
@@ -107,6 +130,38 @@ def _pair_rows(pairs: list[dict[str, Any]], errors: int) -> list[list[object]]:
         share = f"{100 * p['count'] / errors:.1f}%" if errors else "—"
         rows.append([f"{a} / {b}", p["count"], share, p["a_as_b"], p["b_as_a"], kind])
     return rows
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(float(seconds), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    if hours:
+        return f"{hours} h {minutes} min {rest:.0f} s"
+    return f"{minutes} min {rest:.1f} s" if minutes else f"{rest:.1f} s"
+
+
+def _training_sentence(training: dict[str, Any]) -> str:
+    epochs = training.get("epochs")
+    speed = training.get("images_per_second")
+    parts = [f"Trained in {_duration(training['train_time'])}"]
+    if epochs:
+        parts[0] += f" ({epochs} epoch{'s' * (epochs != 1)})"
+    if speed:
+        parts.append(f"{speed:,.0f} training images/s")
+    if training.get("device"):
+        parts.append(f"on {training['device']}")
+    return ", ".join(parts) + " (the run's metrics.json)."
+
+
+def _training_table(training: dict[str, Any]) -> Table:
+    rows = [["training time", _duration(training["train_time"])]]
+    if training.get("epochs"):
+        rows.append(["epochs", str(training["epochs"])])
+    if training.get("images_per_second"):
+        rows.append(["training speed", f"{training['images_per_second']:,.0f} images/s"])
+    if training.get("device"):
+        rows.append(["device", str(training["device"])])
+    return Table(["training", "value"], rows, numeric=(1,))
 
 
 def build_report(result: EvaluationResult, folder: Path) -> tuple[Report, dict[str, Path]]:
@@ -156,13 +211,20 @@ def build_report(result: EvaluationResult, folder: Path) -> tuple[Report, dict[s
                 'data\'s classes (column "other" of the confusion matrix); they count as errors.'
             )
         )
+    training = m.get("training") or {}
+    if training.get("train_time") is not None:
+        intro.append(Text(_training_sentence(training)))
     report.section("Summary", *intro, headline)
 
-    if "history" in paths:
-        report.section(
-            "Training",
-            Figure(paths["history"], "Loss and accuracy per epoch, train and validation"),
-        )
+    if "history" in paths or training.get("train_time") is not None:
+        blocks: list[Any] = []
+        if training.get("train_time") is not None:
+            blocks.append(_training_table(training))
+        if "history" in paths:
+            blocks.append(
+                Figure(paths["history"], "Loss and accuracy per epoch, train and validation")
+            )
+        report.section("Training", *blocks)
 
     present = [c for c in m["classes"] if m["per_class"][c]["support"] > 0]
     per_class_rows = [
@@ -227,7 +289,14 @@ def build_report(result: EvaluationResult, folder: Path) -> tuple[Report, dict[s
         Figure(paths["reliability"], "Reliability diagram: accuracy per confidence bin"),
     )
 
-    examples = [Figure(paths["samples"], "First images with predicted and true labels")]
+    examples = [
+        Figure(
+            paths["samples"],
+            f"{SAMPLES} test images drawn at random (seed {SAMPLE_SEED}), predicted and true "
+            "labels",
+        ),
+        Figure(paths["samples_top"], "The same images: top predictions and probabilities"),
+    ]
     if "mistakes" in paths:
         examples.append(Figure(paths["mistakes"], "Most confident mistakes"))
     report.section("Examples", *examples)

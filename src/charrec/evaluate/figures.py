@@ -359,3 +359,96 @@ def prediction_grid(
         "#1a7f37" if t == p else "#c62828" for t, p in zip(true_names, pred_names, strict=True)
     ]
     image_grid(images, titles, path, columns=columns, title_colors=colours, suptitle=suptitle)
+
+
+def plot_top_predictions(
+    images: np.ndarray,
+    true_names: Sequence[str],
+    tops: Sequence[Sequence[tuple[str, float]]],
+    path: str | os.PathLike[str],
+    suptitle: str = "",
+) -> None:
+    """Each image above a bar chart of its top-k classes and their probabilities; the true
+    class's bar green, the others grey (the first bar red when the prediction is wrong)."""
+    count = len(images)
+    k = max((len(top) for top in tops), default=1)
+    figure, axes = plt.subplots(
+        2,
+        max(count, 1),
+        figsize=(1.9 * max(count, 1), 1.9 + 0.28 * k + (0.4 if suptitle else 0)),
+        gridspec_kw={"height_ratios": [1.6, 0.25 * k + 0.4]},
+        squeeze=False,
+    )
+    for i in range(count):
+        picture, bars = axes[0, i], axes[1, i]
+        picture.imshow(images[i], cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
+        picture.set_title(f"true {true_names[i]}", fontsize=9)
+        picture.axis("off")
+        names = [name for name, _ in tops[i]][::-1]
+        values = [p for _, p in tops[i]][::-1]
+        colours = ["#1a7f37" if name == true_names[i] else "#9e9e9e" for name in names]
+        if names and names[-1] != true_names[i]:
+            colours[-1] = "#c62828"
+        bars.barh(range(len(names)), values, color=colours)
+        bars.set_yticks(range(len(names)), names, fontsize=8)
+        bars.set_xlim(0, 1.25)
+        bars.set_xticks([])
+        for y, value in enumerate(values):
+            bars.text(value + 0.02, y, f"{100 * value:.1f}%", va="center", fontsize=7)
+        for side in ("top", "right", "bottom"):
+            bars.spines[side].set_visible(False)
+    for j in range(count, axes.shape[1]):
+        axes[0, j].axis("off")
+        axes[1, j].axis("off")
+    if suptitle:
+        figure.suptitle(suptitle, fontsize=11)
+    figure.tight_layout()
+    save_figure(figure, path)
+
+
+# --- scores of several candidates ------------------------------------------------------------
+
+
+def plot_scores(
+    labels: Sequence[str],
+    means: Sequence[float],
+    stds: Sequence[float],
+    path: str | os.PathLike[str],
+    title: str = "",
+    highlight: int | None = None,
+    ylabel: str = "validation accuracy",
+) -> None:
+    """Mean ± std per candidate (e.g. over cross-validation folds); `highlight` in green."""
+    means, stds = np.asarray(means, dtype=np.float64), np.asarray(stds, dtype=np.float64)
+    count = len(labels)
+    figure, axis = plt.subplots(figsize=(float(np.clip(1.1 * count + 2.0, 4.5, 14.0)), 3.6))
+    colours = ["#1a7f37" if i == highlight else "#4c72b0" for i in range(count)]
+    axis.bar(
+        range(count),
+        means,
+        yerr=stds,
+        color=colours,
+        capsize=5,
+        edgecolor="#333333",
+        linewidth=0.5,
+        error_kw={"elinewidth": 1},
+    )
+    # Zoom onto the scores: the differences of interest are a few points.
+    low = float(max(0.0, np.min(means - stds) - 0.02)) if count else 0.0
+    high = float(min(1.0, np.max(means + stds) + 0.01)) if count else 1.0
+    axis.set_ylim(low, max(high, low + 0.01))
+    axis.set_xticks(
+        range(count),
+        list(labels),
+        rotation=20 if count > 4 else 0,
+        ha="right" if count > 4 else "center",
+        fontsize=9,
+    )
+    for i, (mean, std) in enumerate(zip(means, stds, strict=True)):
+        axis.text(i, mean + std, f"{100 * mean:.2f}%", ha="center", va="bottom", fontsize=8)
+    axis.set_ylabel(ylabel + (f" (axis from {low:.2f})" if low > 0 else ""))
+    if title:
+        axis.set_title(title, fontsize=11)
+    axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    save_figure(figure, path)

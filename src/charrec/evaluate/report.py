@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,13 +109,28 @@ figure { margin: 1em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: .9em; }
 code { background: #f4f4f4; padding: 0 .2em; }
+pre { background: #f4f4f4; padding: .5em; overflow-x: auto; }
 """
 
 
 def _inline(text: str) -> str:
-    """Escape, then turn `code` spans into <code>."""
+    """Escape, then turn `code` spans into <code> and **bold** into <strong>."""
     parts = html.escape(text).split("`")
-    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+    text = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+
+
+def html_text(text: str) -> str:
+    """Paragraphs split at blank lines; a paragraph indented by 4 spaces is code."""
+    out = []
+    for chunk in text.split("\n\n"):
+        lines = chunk.splitlines()
+        if lines and all(line.startswith("    ") for line in lines):
+            code = "\n".join(html.escape(line[4:]) for line in lines)
+            out.append(f"<pre><code>{code}</code></pre>")
+        else:
+            out.append(f"<p>{_inline(chunk)}</p>")
+    return "\n".join(out)
 
 
 def html_table(table: Table) -> str:
@@ -143,7 +159,7 @@ def to_html(report: Report) -> str:
         body.append(f"<h2>{html.escape(section.title)}</h2>")
         for block in section.blocks:
             if isinstance(block, Text):
-                body.append(f"<p>{_inline(block.text)}</p>")
+                body.append(html_text(block.text))
             elif isinstance(block, Table):
                 body.append(html_table(block))
             else:

@@ -25,18 +25,15 @@ machine and compare repeats before trusting a number.
 
 from __future__ import annotations
 
-import json
-import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 import torch
-import typer
 from PIL import Image, ImageFilter
 from rich.console import Console
 from rich.markup import escape
@@ -44,8 +41,8 @@ from rich.table import Table
 from torch.utils.flop_counter import FlopCounterMode
 
 from charrec.errors import ConfigError, unknown_choice
-from charrec.evaluate.realistic.fonts import find_font
-from charrec.evaluate.realistic.render import render_pen, render_text
+from charrec.infer.realistic.fonts import find_font
+from charrec.infer.realistic.render import render_pen, render_text
 
 BACKENDS = ("torch", "onnx")
 PICTURES = ("128×128 PNG", "1 MP JPEG")
@@ -349,37 +346,3 @@ def print_report(bench: InferBenchmark, load: tuple[float, float], console: Cons
             f"{_verdict(fraction, TARGET_FRACTION, below=False)}"
         )
         console.print(f"targets, {r.backend}: " + "; ".join(parts))
-
-
-def bench_infer(
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="A shipped model's name or a run folder.")
-    ] = "letters",
-    repeat: Annotated[
-        int, typer.Option(help="Timed calls per picture (batch sizes: at most 10 each).")
-    ] = 100,
-    batch: Annotated[
-        list[int], typer.Option("--batch", help="Batch size to time (repeat the option).")
-    ] = list(DEFAULT_BATCHES),  # noqa: B006 - typer reads the default, never mutates it
-    backend: Annotated[
-        list[str], typer.Option("--backend", help="torch and/or onnx (repeat the option).")
-    ] = list(BACKENDS),  # noqa: B006
-    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-) -> None:
-    """Inference speed: end-to-end latency of one picture, batch throughput, FLOPs, peak.
-
-    Writes a 128×128 PNG drawing and a 1-megapixel JPEG photo to a temporary folder, times
-    file → answer for each with the PyTorch and the ONNX Runtime backend (p50, p90),
-    then batches of 28×28 images through the model alone, and compares that with the
-    machine's fp32 matrix-multiply peak. Run it on a quiet machine; the load average
-    before and after is printed with the numbers, and the CPU time per picture, which
-    stays near the quiet machine's latency when other processes share the cores.
-    """
-    load_before = os.getloadavg()[0]
-    bench = run_benchmark(model, repeat=repeat, batches=batch, backends=backend)
-    load = (load_before, os.getloadavg()[0])
-    console = Console()
-    if json_out:
-        console.print_json(json.dumps(to_dict(bench, load)))
-    else:
-        print_report(bench, load, console)

@@ -11,9 +11,10 @@ The metadata (`metadata_props`, all JSON strings) holds `classes`, `preprocessin
 run's model.json entry), `model` (architecture and options), `input` and `output` (the
 description above) and `charrec_version`.
 
-`OnnxBackend` runs such a graph in ONNX Runtime. The export of a model is cached in the
-per-user cache (`~/.cache/charrec/onnx` on Linux), keyed by its weights and description;
-where the cache cannot be written, the graph stays in memory.
+`OnnxBackend` runs such a graph in ONNX Runtime (charrec.infer.onnx_runtime, which needs
+no torch). The export of a model is cached in the per-user cache (`~/.cache/charrec/onnx`
+on Linux), keyed by its weights and description; where the cache cannot be written, the
+graph stays in memory.
 """
 
 from __future__ import annotations
@@ -30,22 +31,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import platformdirs
 import torch
 from torch import nn
 
 import charrec
 from charrec.errors import CharrecError, ConfigError
 from charrec.fileio import atomic_path
-from charrec.infer.recognizer import SMALL_BATCH
+from charrec.infer.onnx_runtime import (
+    DEFAULT_OPSET,
+    GRAPH_VERSION,
+    INPUT_NAME,
+    OUTPUT_NAME,
+    OnnxRuntimeBackend,
+    cache_dir,
+    session_options,
+)
 
-# The lowest opset torch's exporter writes natively; ONNX Runtime has run it since 1.14.
-DEFAULT_OPSET = 18
+__all__ = ["DEFAULT_OPSET", "INPUT_NAME", "OUTPUT_NAME", "OnnxBackend", "cache_dir"]
+
 MIN_OPSET = 18
-INPUT_NAME = "images"
-OUTPUT_NAME = "probabilities"
-# Bumped whenever the exported graph changes, so that cached exports are redone.
-GRAPH_VERSION = 1
 
 
 class ExportError(CharrecError):
@@ -223,12 +227,7 @@ def max_difference(
     return float(np.abs(onnx_probs - torch_probs).max())
 
 
-# ---------------------------------------------------------------- ONNX Runtime backend
-
-
-def cache_dir() -> Path:
-    """Where exported models are cached (e.g. ~/.cache/charrec/onnx on Linux)."""
-    return Path(platformdirs.user_cache_dir("charrec")) / "onnx"
+# ---------------------------------------------------------------- cached exports
 
 
 def fingerprint(model: nn.Module, meta: dict[str, Any], opset: int) -> str:
@@ -244,6 +243,13 @@ def fingerprint(model: nn.Module, meta: dict[str, Any], opset: int) -> str:
     return digest.hexdigest()[:32]
 
 
+def _save_in_cache(data: bytes, path: Path | None) -> None:
+    # A cache that cannot be written costs a re-export next time, nothing else.
+    if path is not None:
+        with contextlib.suppress(OSError), atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+
+
 def cached_export(model: nn.Module, meta: dict[str, Any], opset: int = DEFAULT_OPSET) -> bytes:
     """The serialised export of a model, from the cache when it holds it."""
     path = cache_dir() / f"{fingerprint(model, meta, opset)}.onnx"
@@ -251,32 +257,21 @@ def cached_export(model: nn.Module, meta: dict[str, Any], opset: int = DEFAULT_O
         with contextlib.suppress(OSError):
             return path.read_bytes()
     data = export_onnx(model, meta, opset=opset).SerializeToString()
-    # A cache that cannot be written costs a re-export next time, nothing else.
-    with contextlib.suppress(OSError), atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+    _save_in_cache(data, path)
     return data
 
 
-def session_options(threads: int | None = None):
-    """ONNX Runtime options: all graph optimisations, one parallel region at a time.
-
-    `threads` is the intra-op pool (None: torch's thread count, i.e. the cores). Spinning
-    threads are turned off: waiting workers would burn cores that other processes and the
-    preprocessing of the next image need.
-    """
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.intra_op_num_threads = threads or torch.get_num_threads()
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.log_severity_level = 3
-    return options
+def export_folder(
+    model: nn.Module, meta: dict[str, Any], path: Path | None, opset: int = DEFAULT_OPSET
+) -> bytes:
+    """Export a model folder's model and cache it at `path` (charrec.infer.onnx_runtime's
+    `cache_path` of the folder), where the Recognizer finds it without torch next time."""
+    data = export_onnx(model, meta, opset=opset).SerializeToString()
+    _save_in_cache(data, path)
+    return data
 
 
-class OnnxBackend:
+class OnnxBackend(OnnxRuntimeBackend):
     """A Recognizer backend: the model exported to ONNX, run by ONNX Runtime on the CPU."""
 
     def __init__(
@@ -288,37 +283,9 @@ class OnnxBackend:
         threads: int | None = None,
         opset: int = DEFAULT_OPSET,
     ) -> None:
-        import onnxruntime as ort
-
         if device not in ("cpu", "auto"):
             raise ConfigError(
                 f"the onnx backend runs on the CPU; device {device!r} asked for "
                 "(use the torch backend for a GPU)"
             )
-        self.classes = [str(c) for c in meta["classes"]]
-        self._model = cached_export(model, meta, opset)
-        options = session_options(threads)
-        self.threads = options.intra_op_num_threads
-        self.session = ort.InferenceSession(
-            self._model, sess_options=options, providers=["CPUExecutionProvider"]
-        )
-        # A second session on one thread for a few images, made when first needed: handing
-        # one picture's small convolutions to a second thread costs more than it saves (as
-        # in TorchBackend).
-        self._single = None
-
-    def _session_for(self, count: int):
-        if count >= SMALL_BATCH or self.threads == 1:
-            return self.session
-        if self._single is None:
-            import onnxruntime as ort
-
-            self._single = ort.InferenceSession(
-                self._model, sess_options=session_options(1), providers=["CPUExecutionProvider"]
-            )
-        return self._single
-
-    def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """N×28×28 uint8 images → N×K float32 probabilities."""
-        feed = {INPUT_NAME: np.ascontiguousarray(images, dtype=np.uint8)}
-        return self._session_for(len(feed[INPUT_NAME])).run([OUTPUT_NAME], feed)[0]
+        super().__init__(cached_export(model, meta, opset), meta["classes"], threads=threads)

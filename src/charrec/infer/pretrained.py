@@ -50,8 +50,7 @@ def pretrained_dir(name: str) -> Path:
 
 def read_card(name: str) -> dict[str, Any]:
     """The model card of a shipped model (card.json) as a dict."""
-    # Imported here: checkpoint pulls in torch, and listing models should not.
-    from charrec.train.checkpoint import read_json
+    from charrec.fileio import read_json
 
     path = pretrained_dir(name) / "card.json"
     if not path.is_file():

@@ -12,25 +12,25 @@ those errors in place, so one bad file does not stop the rest.
 
 The model runs behind a backend: anything with `probabilities(images) -> N×K float32`
 for N×28×28 uint8 images (white ink on black). `BACKENDS` maps a backend's name to its
-factory `(model, meta, device) -> backend`: "torch" (here) and "onnx" (ONNX Runtime,
-`charrec.infer.onnx`).
+factory `(model, meta, device) -> backend`: "torch" (`charrec.infer.torch_backend`) and
+"onnx" (ONNX Runtime, `charrec.infer.onnx`). Each is imported when it is used: loading a
+model with the onnx backend whose export is cached imports no torch at all, which is what
+lets `charrec predict` answer in well under a second.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
-import torch
-from torch import nn
 
-from charrec.errors import ConfigError, unknown_choice
-from charrec.evaluate.inference import resolve_device
+from charrec.errors import CharrecError, ConfigError, unknown_choice
+from charrec.fileio import read_json
 from charrec.infer.imageio import ImageError, ImageSource, source_name
 from charrec.infer.preprocess import (
     OUTPUT_SIZE,
@@ -40,14 +40,15 @@ from charrec.infer.preprocess import (
     explain,
 )
 from charrec.infer.pretrained import is_pretrained, list_pretrained, pretrained_dir
-from charrec.train.checkpoint import load_run, read_json
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = [
     "BACKENDS",
     "Backend",
     "Prediction",
     "Recognizer",
-    "TorchBackend",
     "load",
 ]
 
@@ -66,45 +67,11 @@ class Backend(Protocol):
     def probabilities(self, images: np.ndarray) -> np.ndarray: ...
 
 
-class TorchBackend:
-    """The model in PyTorch, normalised as in training: (pixels / 255 - mean) / std."""
+def torch_backend(model: nn.Module, meta: dict[str, Any], device: str = "cpu") -> Backend:
+    """The model in PyTorch (charrec.infer.torch_backend)."""
+    from charrec.infer.torch_backend import TorchBackend
 
-    def __init__(self, model: nn.Module, meta: dict[str, Any], device: str = "cpu") -> None:
-        self.device = resolve_device(device)
-        # NHWC, as in training: torch's CPU max pool is several times faster on it.
-        self.model = model.to(self.device, memory_format=torch.channels_last).eval()
-        mean = float(meta["preprocessing"]["mean"])
-        std = float(meta["preprocessing"]["std"])
-        # (pixels / 255 - mean) / std as one multiply and one subtraction, in place: each
-        # small op costs tens of microseconds, as much as a layer for one image.
-        self.scale, self.shift = 1.0 / (255.0 * std), mean / std
-
-    @torch.inference_mode()
-    def probabilities(self, images: np.ndarray) -> np.ndarray:
-        pixels = torch.from_numpy(np.require(images, requirements=["C", "W"]))
-        x = pixels.unsqueeze(1).to(self.device, torch.float32).mul_(self.scale).sub_(self.shift)
-        x = x.contiguous(memory_format=torch.channels_last)
-        small = self.device.type == "cpu" and len(images) < SMALL_BATCH
-        with _intra_op_threads(1 if small else None):
-            probs = torch.softmax(self.model(x), dim=1, dtype=torch.float32)
-        return probs.cpu().numpy()
-
-
-@contextlib.contextmanager
-def _intra_op_threads(threads: int | None) -> Iterator[None]:
-    """Run the block on `threads` intra-op threads (None: as set), then restore the setting.
-
-    Setting and restoring cost nothing measurable next to a forward pass.
-    """
-    before = torch.get_num_threads()
-    if threads is None or threads == before:
-        yield
-        return
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return TorchBackend(model, meta, device)
 
 
 def onnx_backend(model: nn.Module, meta: dict[str, Any], device: str = "cpu") -> Backend:
@@ -115,7 +82,7 @@ def onnx_backend(model: nn.Module, meta: dict[str, Any], device: str = "cpu") ->
 
 
 BACKENDS: dict[str, Callable[[nn.Module, dict[str, Any], str], Backend]] = {
-    "torch": TorchBackend,
+    "torch": torch_backend,
     "onnx": onnx_backend,
 }
 
@@ -214,12 +181,18 @@ def _resolve(model: str | os.PathLike) -> tuple[Path, str, bool]:
     raise ConfigError(f"unknown model {model!r}: not a run folder, and not pretrained ({choices})")
 
 
+def _card(folder: Path, meta: dict[str, Any], shipped: bool) -> dict[str, Any]:
+    """A shipped model's card; for a run folder, the facts of its files."""
+    card_path = folder / "card.json"
+    return read_json(card_path) if shipped and card_path.is_file() else run_card(folder, meta)
+
+
 class Recognizer:
     """A trained model with the preprocessing that fits it. Build it with `load()`."""
 
     def __init__(
         self,
-        model: nn.Module,
+        model: nn.Module | None,
         meta: dict[str, Any],
         *,
         name: str,
@@ -227,7 +200,10 @@ class Recognizer:
         backend: str = "torch",
         device: str = "cpu",
         preprocess: PreprocessConfig | None = None,
+        runner: Backend | None = None,
     ) -> None:
+        """`runner`, a backend already built (e.g. from a cached ONNX export), stands in for
+        `model`, which may then be None."""
         if backend not in BACKENDS:
             raise unknown_choice("backend", backend, list(BACKENDS))
         self.name = name
@@ -236,7 +212,9 @@ class Recognizer:
         self.card: dict[str, Any] = card if card is not None else {}
         self.preprocessor = Preprocessor(preprocess or preprocess_config_for(meta, self.card))
         self.backend_name = backend
-        self.backend: Backend = BACKENDS[backend](model, meta, device)
+        if runner is None and model is None:
+            raise ConfigError("a Recognizer needs a model or a ready backend (runner)")
+        self.backend: Backend = runner or BACKENDS[backend](model, meta, device)
 
     def __repr__(self) -> str:
         return (
@@ -256,11 +234,41 @@ class Recognizer:
 
     @classmethod
     def _from_folder(cls, folder: Path, name: str, *, shipped: bool, **kwargs: Any) -> Recognizer:
+        if kwargs.get("backend") == "onnx" and kwargs.get("device", "cpu") in ("cpu", "auto"):
+            return cls._from_folder_onnx(folder, name, shipped=shipped, **kwargs)
+        from charrec.train.checkpoint import load_run
+
         model, meta = load_run(folder)
-        card_path = folder / "card.json"
-        # A shipped model has its card; a run folder, the facts of its files.
-        card = read_json(card_path) if shipped and card_path.is_file() else run_card(folder, meta)
-        return cls(model, meta, name=name, card=card, **kwargs)
+        return cls(model, meta, name=name, card=_card(folder, meta, shipped), **kwargs)
+
+    @classmethod
+    def _from_folder_onnx(
+        cls, folder: Path, name: str, *, shipped: bool, **kwargs: Any
+    ) -> Recognizer:
+        """The onnx backend from the cached export of the folder's checkpoint, without
+        torch; exported once (with torch) when the cache does not hold it yet."""
+        from charrec.infer.onnx_runtime import OnnxRuntimeBackend, cache_path
+
+        cached = cache_path(folder)
+        if cached is not None and cached.is_file():
+            meta = read_json(folder / "model.json")
+            exported = cached.read_bytes()
+        else:
+            from charrec.infer.onnx import export_folder
+            from charrec.train.checkpoint import load_run
+
+            model, meta = load_run(folder)
+            where = cached.parent if cached is not None else "memory only: cache not writable"
+            print(
+                f"charrec: exporting model {name} to ONNX for the fast backend, once "
+                f"(cached in {where})",
+                file=sys.stderr,
+            )
+            exported = export_folder(model, meta, cached)
+        runner = OnnxRuntimeBackend(exported, meta["classes"])
+        return cls(
+            None, meta, name=name, card=_card(folder, meta, shipped), runner=runner, **kwargs
+        )
 
     # ------------------------------------------------------------------ predicting
 
@@ -387,6 +395,17 @@ class Recognizer:
             preprocessing=result.to_dict(),
             explained=saved,
         )
+
+
+def model_classes(model: str | os.PathLike) -> list[str] | None:
+    """The class names a shipped model or run folder predicts, read from its model.json
+    without loading it (None if it cannot be read: loading will say why)."""
+    folder, _, _ = _resolve(model)
+    try:
+        meta = read_json(folder / "model.json")
+        return [str(c) for c in meta["classes"]]
+    except (CharrecError, KeyError, TypeError):
+        return None
 
 
 def load(

@@ -14,7 +14,8 @@ Three measurements, each rerunnable on any machine:
 
 Throughput numbers are the best of `repeats` timed epochs after a warm-up epoch, so that
 other processes on the machine disturb them as little as possible.
-`python -m charrec.train.benchmark` runs the same as `charrec bench train`.
+The command is `charrec bench train` (charrec.commands.bench_train); this module imports
+nothing of the command line.
 """
 
 from __future__ import annotations
@@ -270,15 +271,15 @@ def time_to_target(
 ) -> dict[str, Any]:
     """Train `recipe` and report the training time at which test accuracy first reached
     each target (None: not reached), with the per-epoch curve."""
-    from charrec.data import load_dataset
+    from charrec.data import dataset_splits, load_dataset
 
     config = TrainConfig.from_yaml(Path(recipe))
     if data_dir is not None:
         config = apply_overrides(config, {"data.data_dir": data_dir})
     config = apply_overrides(config, overrides or {})
-    if "test" not in _splits(config.data.name):
+    if "test" not in dataset_splits(config.data.name, config.data.data_dir, config.data.classes):
         raise CharrecError(f"{recipe}: data set {config.data.name!r} has no test split to score")
-    test = load_dataset(config.data.name, "test", config.data.data_dir)
+    test = load_dataset(config.data.name, "test", config.data.data_dir, config.data.classes)
     tracker = TestAccuracyTracker(torch.tensor(test.images), torch.tensor(test.labels))
     with tempfile.TemporaryDirectory() as folder:
         config = replace(config, run=replace(config.run, out=str(Path(folder) / "run")))
@@ -305,12 +306,6 @@ def percent(fraction: float) -> str:
     """0.995 -> "99.5%", 0.99 -> "99.0%"."""
     text = f"{round(100 * fraction, 4):g}"
     return f"{text}{'' if '.' in text else '.0'}%"
-
-
-def _splits(name: str) -> tuple[str, ...]:
-    from charrec.data import get_spec
-
-    return tuple(get_spec(name).splits)
 
 
 def run_benchmark(
@@ -443,11 +438,3 @@ def save(result: dict[str, Any], path: str | Path) -> None:
     from charrec.fileio import write_json
 
     write_json(Path(path), result)
-
-
-if __name__ == "__main__":
-    import sys
-
-    from charrec.cli import app
-
-    app(["bench", "train", *sys.argv[1:]], prog_name="charrec")

@@ -18,7 +18,6 @@ Weights are safetensors; state.pt is read only with `torch.load(weights_only=Tru
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from charrec.errors import CharrecError
-from charrec.fileio import atomic_path
+from charrec.fileio import atomic_path, read_json
 
 FORMAT = "charrec-model"
 FORMAT_VERSION = 1
@@ -83,15 +82,6 @@ class RunFolder:
 
     def read_history(self) -> list[dict[str, Any]]:
         return read_json(self.history) if self.history.exists() else []
-
-
-def read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise CharrecError(f"{path} not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CharrecError(f"{path} is unreadable or corrupt: {exc}") from None
 
 
 # --- weights --------------------------------------------------------------------------------

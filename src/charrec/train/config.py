@@ -80,6 +80,9 @@ class DataConfig:
     resize: str = "emnist"
     # Evaluate the final model on the test split (when the data set has one) at the end.
     evaluate_test: bool = True
+    # The EMNIST class list (byclass, bymerge, balanced, letters, digits, mnist) of a data
+    # file that does not carry its classes: a CSV under any name, IDX files, an .npz.
+    classes: str | None = None
 
 
 @dataclass

@@ -100,6 +100,8 @@ class TensorData:
     fingerprint: str
     train_split: str
     has_test: bool
+    # The data's own validation part, when validation comes from it rather than train.
+    val_split: str | None = None
 
     @property
     def num_classes(self) -> int:
@@ -135,19 +137,20 @@ def pixel_stats(images: np.ndarray) -> tuple[float, float]:
     return mean, math.sqrt(var) or 1.0
 
 
-def _data_splits(name: str) -> tuple[str, ...]:
-    """The splits of a named data set; a user's file or folder trains on its train part."""
-    from charrec.data import get_spec, list_datasets
-    from charrec.data.files import looks_like_path
+def training_split(name: str, data_dir: str | None = None, classes: str | None = None) -> str:
+    """The split a data set (or data file) trains on: "train", or its only one (Binary
+    AlphaDigits' "all")."""
+    from charrec.data import dataset_splits, split_roles
 
-    if name not in list_datasets() and looks_like_path(name):
-        return ("train",)
-    return get_spec(name).splits
+    return split_roles(dataset_splits(name, data_dir, classes)).train
 
 
 def prepare_data(config: TrainConfig) -> TensorData:
-    """Load the training split, subsample (data.limit), split off validation, stratified."""
-    from charrec.data import load_dataset
+    """Load the training split, subsample (data.limit), split off validation, stratified.
+
+    A data set (or file) with a validation part of its own validates on it instead.
+    """
+    from charrec.data import dataset_splits, load_dataset, split_roles
     from charrec.data.splits import (
         per_class_subsample,
         stratified_kfold,
@@ -156,10 +159,11 @@ def prepare_data(config: TrainConfig) -> TensorData:
     )
 
     data, seed = config.data, config.training.seed
-    splits = _data_splits(data.name)
-    # Binary AlphaDigits has a single split, "all"; everything else trains on "train".
-    split = "train" if "train" in splits else splits[0]
-    dataset = load_dataset(data.name, split, data.data_dir, data.resize)
+    # "train" (or the only part, as Binary AlphaDigits' "all"), the file's own
+    # validation part if it has one, and "test" when there is one.
+    roles = split_roles(dataset_splits(data.name, data.data_dir, data.classes))
+    split = roles.train
+    dataset = load_dataset(data.name, split, data.data_dir, data.classes, resize=data.resize)
     if data.limit is not None:
         # With folds, the subsample is part of the folds: the same for every candidate.
         dataset = stratified_subsample(dataset, data.limit, data.fold_seed if data.folds else seed)
@@ -168,6 +172,13 @@ def prepare_data(config: TrainConfig) -> TensorData:
         train, val = dataset.subset(train_index), dataset.subset(val_index)
         if data.per_class is not None:
             train = per_class_subsample(train, data.per_class, data.fold_seed)
+    elif roles.validation is not None:
+        train, val = (
+            dataset,
+            load_dataset(
+                data.name, roles.validation, data.data_dir, data.classes, resize=data.resize
+            ),
+        )
     elif data.val_fraction > 0:
         classes = int((dataset.counts() > 0).sum())
         val_size = math.ceil(data.val_fraction * len(dataset))
@@ -199,7 +210,8 @@ def prepare_data(config: TrainConfig) -> TensorData:
         std,
         fingerprint(train.images, train.labels),
         split,
-        "test" in splits and split != "test",
+        roles.test is not None,
+        roles.validation if not data.folds else None,
     )
 
 
@@ -292,9 +304,10 @@ class Trainer:
         self.verbose = verbose
         self.extra_callbacks = list(callbacks)
         # Check names before loading any data: unknown ones list the valid choices.
+        from charrec.data import check_name
         from charrec.models import model_info
 
-        _data_splits(config.data.name)
+        check_name(config.data.name, config.data.classes)
         schedule_params(config.schedule)
         if config.transfer.source is not None and config.transfer.strategy == "zero-shot":
             raise ConfigError(
@@ -602,6 +615,8 @@ class Trainer:
             "data": {
                 "name": cfg.data.name,
                 "split": data.train_split,
+                "val_split": data.val_split,
+                "classes": cfg.data.classes,
                 "train_images": len(data.train_y),
                 "val_images": len(data.val_y),
                 "limit": cfg.data.limit,
@@ -738,7 +753,9 @@ class Trainer:
         if cfg.data.evaluate_test and self.data.has_test:
             from charrec.data import load_dataset
 
-            test_set = load_dataset(cfg.data.name, "test", cfg.data.data_dir, cfg.data.resize)
+            test_set = load_dataset(
+                cfg.data.name, "test", cfg.data.data_dir, cfg.data.classes, resize=cfg.data.resize
+            )
             test_x, test_y = _as_tensors(test_set.images, test_set.labels)
             test = self.evaluate(test_x.to(self.device), test_y.to(self.device))
         train_time = sum(row["epoch_time"] for row in self.history)
@@ -826,8 +843,10 @@ def _plain(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def default_run_dir(config: TrainConfig) -> Path:
+    from charrec.data.registry import data_label
+
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{config.model.name}-{config.data.name}-{stamp}"
+    return Path("runs") / f"{config.model.name}-{data_label(config.data.name)}-{stamp}"
 
 
 # --- public entry points -----------------------------------------------------------------------

@@ -81,17 +81,25 @@ class TensorBoardCallback(Callback):
     """Writes a run's curves, histograms, images, graph and hparams into `log_dir`.
 
     `histogram_every`: weight and gradient histograms every this many epochs (0: none).
-    `step_every`: step scalars every this many optimizer steps (0: none). The writer opens
+    `step_every`: step scalars every this many optimizer steps (0: none). `graph`: trace the
+    model's graph at the start (a fraction of a second per run). The writer opens
     at the first hook and closes at `on_train_end`; a later run reopens it.
     """
 
-    def __init__(self, log_dir: str | Path, histogram_every: int = 1, step_every: int = 10) -> None:
+    def __init__(
+        self,
+        log_dir: str | Path,
+        histogram_every: int = 1,
+        step_every: int = 10,
+        graph: bool = True,
+    ) -> None:
         for name, value in (("histogram_every", histogram_every), ("step_every", step_every)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"TensorBoard {name} must be a whole number ≥ 0, got {value!r}")
         self.log_dir = Path(log_dir)
         self.histogram_every = histogram_every
         self.step_every = step_every
+        self.graph = graph
         self._writer: Any = None
         self._next_step = step_every
         self._hparams: dict[str, Any] = {}
@@ -135,7 +143,8 @@ class TensorBoardCallback(Callback):
             }
         )
         self._log_inputs(config, sample_batch)
-        self._log_graph(model, sample_batch)
+        if self.graph:
+            self._log_graph(model, sample_batch)
         if self.histogram_every and fresh:
             self._log_histograms(model, 0, gradients=False)
         self._hparams = hparams_from_config(config)

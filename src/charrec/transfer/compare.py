@@ -138,17 +138,15 @@ def _small_data_loop(plan: Plan, per_class: int) -> dict[str, Any]:
 
 
 def _target(plan: Plan) -> ImageSet:
+    """The target's training split, as every run of the plan loads it."""
     from charrec.data import load_dataset
-    from charrec.train.loop import _data_splits
+    from charrec.train.loop import training_split
 
-    splits = _data_splits(plan.data)
-    split = "train" if "train" in splits else splits[0]
-    return load_dataset(
-        plan.data,
-        split,
-        plan.overrides.get("data.data_dir"),
-        plan.overrides.get("data.resize", "emnist"),
-    )
+    data_dir = plan.overrides.get("data.data_dir")
+    classes = plan.overrides.get("data.classes")
+    split = training_split(plan.data, data_dir, classes)
+    resize = plan.overrides.get("data.resize", "emnist")
+    return load_dataset(plan.data, split, data_dir, classes, resize=resize)
 
 
 # --- checks before anything is written -----------------------------------------------------

@@ -23,8 +23,8 @@ from PIL import Image
 from scipy import ndimage
 
 from charrec.errors import CharrecError, ConfigError, unknown_choice
-from charrec.evaluate.realistic.fonts import Font, handwriting_fonts
-from charrec.evaluate.realistic.render import glyph_coverage
+from charrec.infer.realistic.fonts import Font, handwriting_fonts
+from charrec.infer.realistic.render import glyph_coverage
 
 # What each condition adds to the mild variation every picture has.
 CONDITIONS: dict[str, str] = {

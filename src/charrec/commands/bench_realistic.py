@@ -9,11 +9,13 @@ import typer
 
 from charrec.errors import ConfigError
 
-EPILOG = (
-    "Examples: charrec bench realistic --model letters · "
-    "charrec bench realistic --model alphanumeric --per-class 16 --out realistic-an · "
-    "charrec bench realistic --model runs/vgg-letters --seed 1"
-)
+EPILOG = """\
+[bold]Examples[/]
+
+  charrec bench realistic --model letters
+  charrec bench realistic --model alphanumeric --per-class 16 --out realistic-an
+  charrec bench realistic --model runs/vgg-letters --seed 1
+"""
 
 
 def _percent(value: float | None) -> str:
@@ -50,8 +52,8 @@ def bench_realistic(
     from rich.progress import Progress
     from rich.table import Table
 
-    from charrec.evaluate.realistic.evaluation import evaluate_realistic
-    from charrec.evaluate.realistic.report import summary, write_realistic_report
+    from charrec.infer.realistic.evaluation import evaluate_realistic
+    from charrec.infer.realistic.report import summary, write_realistic_report
     from charrec.infer.recognizer import load
 
     if per_class < 1:

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from charrec.errors import ConfigError
-from charrec.evaluate.realistic.fonts import Font, handwriting_fonts
-from charrec.evaluate.realistic.scene import CONDITIONS, Sample, plan, render
 from charrec.infer.imageio import BlankImageError, ImageError
+from charrec.infer.realistic.fonts import Font, handwriting_fonts
+from charrec.infer.realistic.scene import CONDITIONS, Sample, plan, render
 
 # Pictures rendered and predicted together: one forward pass each, memory bounded.
 CHUNK = 64

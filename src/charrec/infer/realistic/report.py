@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from charrec.evaluate.realistic.evaluation import RealisticResult
-from charrec.evaluate.realistic.scene import CONDITIONS
 from charrec.evaluate.report import Figure, Report, Table, Text, write_report
 from charrec.fileio import atomic_open, atomic_path, write_json
+from charrec.infer.realistic.evaluation import RealisticResult
+from charrec.infer.realistic.scene import CONDITIONS
 
 # Mistakes shown in the figure, at most.
 MISTAKES_SHOWN = 48

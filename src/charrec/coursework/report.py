@@ -1,0 +1,42 @@
+"""The coursework's report: one section per question, each with the commands that
+reproduce it alone, the machine, the versions and the time each section took."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from charrec.coursework.context import Context
+from charrec.coursework.runner import SectionRecord, machine
+from charrec.evaluate.compare import format_seconds
+from charrec.evaluate.report import Report, Table, Text
+from charrec.evaluate.report import write_report as write_pages
+
+
+def write_coursework_report(
+    ctx: Context, records: list[SectionRecord], wall_time: float, command: str
+) -> dict[str, Path]:
+    report = Report("Handwritten character recognition: the coursework, measured")
+    facts = machine()
+    timing = [
+        [r.spec.question, format_seconds(r.wall_time), "reused" if r.reused else "ran"]
+        for r in records
+    ]
+    report.section(
+        "How this report was made",
+        Text(
+            f"Made by `{command}` on {datetime.now():%Y-%m-%d at %H:%M}, budget "
+            f"`{ctx.budget.name}`, in {format_seconds(wall_time)} (sections reused from an "
+            "earlier run count their first run's time). Every number below was measured by "
+            f"that run. Letters data: `{ctx.letters}`, because {ctx.letters_reason}."
+        ),
+        Table(["", ""], [[k, v] for k, v in facts.items()]),
+        Table(["section", "time", ""], timing, numeric=(1,)),
+    )
+    for record in records:
+        blocks = list(record.output.blocks)
+        if record.output.commands:
+            listing = "\n".join(f"    {c}" for c in record.output.commands)
+            blocks.append(Text(f"Reproduce this section alone:\n\n{listing}"))
+        report.section(record.spec.question, *blocks)
+    return write_pages(report, ctx.out)

@@ -1,0 +1,116 @@
+"""Where a study's trials live: Optuna's RDB storage, SQLite in the study folder by default.
+
+One storage lets many workers share a study: `sqlite:///` for the processes of one
+machine, `postgresql://user:pass@host/db` for any number of machines. Each running trial
+records a heartbeat; a trial whose worker died (killed, machine lost) stops beating and
+is marked failed by the next worker that looks, so its work is done again elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from charrec.errors import CharrecError
+
+DEFAULT_HEARTBEAT = 10  # seconds between heartbeats of a running trial
+STALE_AFTER = 3  # heartbeats missed before a trial counts as dead
+
+
+def default_url(folder: Path) -> str:
+    return f"sqlite:///{(folder / 'study.db').resolve()}"
+
+
+def _driver_url(url: str) -> str:
+    """postgresql:// means psycopg (3), the driver charrec installs for it."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def describe(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.scheme.startswith("sqlite"):
+        return url
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def open_storage(url: str, heartbeat: int = DEFAULT_HEARTBEAT):
+    """An Optuna RDBStorage for `url`; an unreachable or unusable one is a CharrecError."""
+    import optuna
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # charrec reports itself
+    # Heartbeats are "experimental" in Optuna since 2.9; the warning says nothing to users.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    try:
+        return optuna.storages.RDBStorage(
+            _driver_url(url),
+            heartbeat_interval=heartbeat,
+            grace_period=heartbeat * STALE_AFTER,
+            engine_kwargs=_engine_kwargs(url),
+        )
+    except OperationalError as exc:
+        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise CharrecError(f"cannot open the study storage {describe(url)}: {detail}") from None
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise CharrecError(f"{describe(url)} is not a storage URL charrec can use: {exc}") from None
+    except ModuleNotFoundError as exc:
+        raise CharrecError(
+            f"the storage {describe(url)} needs the {exc.name} package: "
+            "pip install 'charrec[postgres]'"
+        ) from None
+
+
+def _engine_kwargs(url: str) -> dict:
+    if url.startswith("sqlite"):
+        # Several worker processes write to one file: wait for its lock instead of failing.
+        return {"connect_args": {"timeout": 60}}
+    # A server that is down fails fast with its own message instead of hanging.
+    return {"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True}
+
+
+def worker_identity() -> dict[str, object]:
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def heartbeat(storage, trial_id: int) -> Iterator[None]:
+    """Record the trial's heartbeat in the background while the block runs."""
+    interval = storage.get_heartbeat_interval()
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            # A lost connection: the next beat tries again.
+            with contextlib.suppress(Exception):
+                storage.record_heartbeat(trial_id)
+
+    storage.record_heartbeat(trial_id)
+    thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
