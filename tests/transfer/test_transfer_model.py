@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch import nn
 
+from charrec.evaluate.paired import paired_difference
 from charrec.models import create_model
 from charrec.train.config import OptimConfig, ScheduleConfig, TransferConfig
 from charrec.train.optim import LRSchedule, create_optimizer
 from charrec.transfer.model import feature_blocks, freeze, matched_head, prepare
-from charrec.transfer.stats import paired_difference
 
 
 def _vgg() -> nn.Module:

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from charrec.evaluate.paired import paired_difference
 from charrec.fileio import atomic_open, write_json
 from charrec.transfer.run import TRAINED
-from charrec.transfer.stats import paired_difference
 
 
 def _pct(value: float) -> str:
@@ -82,15 +82,9 @@ def _settings(overrides: dict[str, Any]) -> str:
 
 def _machine() -> str:
     """CPU model and core count, for the reader to weigh the times."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores"
+    from charrec.machine import cpu_model
+
+    return f"{cpu_model()}, {os.cpu_count()} cores"
 
 
 # --- figures -------------------------------------------------------------------------------

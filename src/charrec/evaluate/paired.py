@@ -1,4 +1,4 @@
-"""Paired comparisons of cross-validated scores: mean difference with a t-interval.
+"""Cross-validated scores: mean ± std, and paired differences with t-intervals.
 
 Two candidates scored on the same folds give paired differences d_i. The plain interval
 is mean(d) ± t · sd(d)/√n. Folds share most of their training images, so the d_i are
@@ -32,6 +32,34 @@ class PairedDifference:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def __str__(self) -> str:
+        """Points, with the corrected interval: "+1.20 [-0.35, +2.75]"."""
+        return (
+            f"{100 * self.mean:+.2f} [{100 * self.corrected_low:+.2f}, "
+            f"{100 * self.corrected_high:+.2f}]"
+        )
+
+    @property
+    def significant(self) -> bool:
+        """The corrected interval excludes zero."""
+        return self.corrected_low > 0 or self.corrected_high < 0
+
+
+@dataclass(frozen=True)
+class Score:
+    mean: float
+    std: float  # sample standard deviation over folds (ddof=1); 0 for one fold
+    n: int
+
+    def __str__(self) -> str:
+        return f"{100 * self.mean:.2f} ± {100 * self.std:.2f}%"
+
+
+def score(values: Sequence[float]) -> Score:
+    array = np.asarray(values, dtype=np.float64)
+    std = float(array.std(ddof=1)) if len(array) > 1 else 0.0
+    return Score(float(array.mean()), std, len(array))
 
 
 def _interval(mean: float, se: float, n: int, confidence: float) -> tuple[float, float, float]:
