@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "predict": ("charrec.commands.predict", "predict", "EPILOG"),
     "read": ("charrec.commands.read", "read", "EPILOG"),
     "serve": ("charrec.commands.serve", "serve", "EPILOG"),
+    "transfer": ("charrec.commands.transfer", "transfer", "EPILOG"),
 }
 
 

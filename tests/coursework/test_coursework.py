@@ -37,8 +37,10 @@ def test_every_section_runs_and_a_rerun_reuses_them(
     assert headings[1:] == [s.question for s in SECTIONS]
     # Each section holds measured numbers; the figures sit beside the Markdown.
     parts = markdown.split("\n## ")[1:]
-    for part in parts[1:-1]:
-        assert re.search(r"\d+\.\d\d%", part) or "tensorboard" in part, part[:200]
+    measured = {s.question: part for s, part in zip(SECTIONS, parts[1:], strict=True)}
+    for question, part in measured.items():
+        if not question.startswith(("2.", "6.")):  # the sample grid; where the logs are
+            assert re.search(r"\d+\.\d\d%", part), part[:200]
     figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
     assert len(figures) >= 8 and all((out / f).is_file() for f in figures)
     html = (out / "report.html").read_text()

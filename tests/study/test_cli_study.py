@@ -80,7 +80,7 @@ def test_ofat_study_of_an_mlp_and_a_cnn(
         "## cnn: one factor at a time",
         "**Factor 1: dropout**",
         "**Factor 2: optim.lr**",
-        "vs best so far, 95% CI",
+        "vs best so far, 95% CI*",
         "## Baseline against final, on the test split",
         "## The final models side by side",
         "precision",

@@ -9,9 +9,9 @@ import pytest
 from scipy import stats
 
 from charrec.errors import ConfigError
+from charrec.evaluate.paired import paired_difference, score
 from charrec.study.factors import FACTORS, factor_options
 from charrec.study.spec import StudySpec, build_spec, parse_key_factor
-from charrec.study.stats import paired_difference, score
 
 
 def test_default_study_round_trips_and_resolves_every_option(tmp_path: Path) -> None:
@@ -79,12 +79,14 @@ def test_too_few_folds_refused() -> None:
 
 
 def test_paired_difference_is_students_t_on_the_fold_differences() -> None:
-    a, b = [0.91, 0.93, 0.92, 0.95], [0.90, 0.90, 0.91, 0.92]
+    a, b = [0.95, 0.96, 0.955, 0.97], [0.90, 0.91, 0.905, 0.915]
     diff = np.subtract(a, b)
     low, high = stats.t.interval(0.95, len(diff) - 1, diff.mean(), stats.sem(diff))
-    result = paired_difference(a, b)
+    result = paired_difference(a, b, 1 / 4)
     assert result.mean == pytest.approx(diff.mean())
     assert (result.low, result.high) == (pytest.approx(low), pytest.approx(high))
+    # Folds share training images: the corrected interval (Nadeau-Bengio) is wider.
+    assert result.corrected_low < result.low and result.corrected_high > result.high
     assert result.significant
-    assert not paired_difference([0.9, 0.8], [0.85, 0.85]).significant
+    assert not paired_difference([0.9, 0.8], [0.85, 0.85], 1 / 2).significant
     assert score([0.9, 0.8]).std == pytest.approx(np.std([0.9, 0.8], ddof=1))

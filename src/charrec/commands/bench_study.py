@@ -18,7 +18,8 @@ EPILOG = """\
   2 folds, one epoch on 6,000 MNIST images) under each layout, in turns:
 
     charrec bench study
-    charrec bench study --models mlp,keras-convnet --limit 3000 --rounds 3 --json out.json
+    charrec bench study --models mlp,keras-convnet --limit 3000 --rounds 3 \\
+      --json out.json
 
   Run it on an idle machine: other processes change the answer.
 """

@@ -23,6 +23,13 @@ Time to 99.0% / 99.5% MNIST test accuracy of one recipe:
 
   charrec bench train --models none --recipes recipes/mnist-fast.yaml
 
+keras-convnet against the Keras example in Keras 3 on TensorFlow (installed in an
+environment of its own), 15 epochs each, in turns:
+
+  python3 -m venv ~/keras
+  ~/keras/bin/pip install tensorflow-cpu keras
+  charrec bench train --models none --no-recipes --keras ~/keras/bin/python
+
 Throughput is the best of --repeats timed epochs of --images MNIST images after a
 warm-up epoch; run it on an otherwise idle machine (the load average is printed).
 """
@@ -55,6 +62,16 @@ def bench_train(
         Optional[str], typer.Option(help="Data directory (default: $CHARREC_DATA or cache).")
     ] = None,
     out: Annotated[Optional[Path], typer.Option(help="Also save the results as JSON.")] = None,
+    keras: Annotated[
+        Optional[str],
+        typer.Option(
+            "--keras",
+            help="A Python with Keras 3 and TensorFlow: also time the Keras example itself.",
+        ),
+    ] = None,
+    keras_epochs: Annotated[
+        int, typer.Option("--keras-epochs", help="Epochs of the Keras comparison.")
+    ] = 15,
 ) -> None:
     """Training speed: images/s per model, vs a DataLoader loop, time to target accuracy."""
     from charrec.errors import ConfigError
@@ -101,6 +118,16 @@ def bench_train(
         baseline_rounds=baseline_rounds,
         report=lambda text: console.print(text, highlight=False, soft_wrap=True),
     )
+    if keras is not None:
+        from charrec.train.keras_benchmark import compare_with_keras
+
+        result["keras"] = compare_with_keras(
+            keras,
+            keras_epochs,
+            baseline_rounds,
+            data_dir,
+            say=lambda text: console.print(text, highlight=False, soft_wrap=True),
+        )
     load = result["machine"]["load_average_after"]
     console.print(f"load average at the end: {load}", highlight=False)
     if out is not None:

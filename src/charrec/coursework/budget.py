@@ -38,8 +38,8 @@ class Budget:
     transfer_folds: int
     transfer_repeats: int
     transfer_epochs: int
-    transfer_source_epochs: int
-    transfer_source_limit: int | None
+    # Images per class of the learning curve (transfer against scratch).
+    transfer_curve: tuple[int, ...]
     # What this budget is expected to take on 2 cores, per section (for the progress bar).
     expected_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -67,8 +67,7 @@ QUICK = Budget(
     transfer_folds=3,
     transfer_repeats=1,
     transfer_epochs=10,
-    transfer_source_epochs=2,
-    transfer_source_limit=None,
+    transfer_curve=(1, 5),
     expected_seconds={
         "mnist-dense": 15,
         "letters-grid": 5,
@@ -103,8 +102,7 @@ FULL = Budget(
     transfer_folds=5,
     transfer_repeats=1,
     transfer_epochs=30,
-    transfer_source_epochs=5,
-    transfer_source_limit=None,
+    transfer_curve=(1, 2, 5, 10, 20),
     expected_seconds={
         "mnist-dense": 40,
         "letters-grid": 5,
@@ -140,8 +138,7 @@ TINY = Budget(
     transfer_folds=2,
     transfer_repeats=1,
     transfer_epochs=1,
-    transfer_source_epochs=1,
-    transfer_source_limit=600,
+    transfer_curve=(1,),
     expected_seconds={},
 )
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from charrec.coursework.context import Context
-from charrec.coursework.runner import SectionRecord, machine
+from charrec.coursework.runner import SectionRecord
 from charrec.evaluate.compare import format_seconds
 from charrec.evaluate.report import Report, Table, Text
 from charrec.evaluate.report import write_report as write_pages
@@ -17,7 +17,9 @@ def write_coursework_report(
     ctx: Context, records: list[SectionRecord], wall_time: float, command: str
 ) -> dict[str, Path]:
     report = Report("Handwritten character recognition: the coursework, measured")
-    facts = machine()
+    from charrec.machine import describe
+
+    facts = describe()
     timing = [
         [r.spec.question, format_seconds(r.wall_time), "reused" if r.reused else "ran"]
         for r in records

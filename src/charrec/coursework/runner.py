@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -129,32 +128,3 @@ def run_sections(
         records.append(SectionRecord(section, output, seconds, False))
     progress(len(sections), sections[-1], time.perf_counter() - start_all)
     return ctx, records
-
-
-def machine() -> dict[str, str]:
-    """What ran the coursework: CPU, cores, versions."""
-    import platform
-
-    import numpy
-    import torch
-
-    from charrec import __version__
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "CPU": cpu,
-        "cores": str(os.cpu_count()),
-        "system": f"{platform.system()} {platform.release()}",
-        "Python": platform.python_version(),
-        "charrec": __version__,
-        "PyTorch": torch.__version__,
-        "NumPy": numpy.__version__,
-        "torch threads": str(torch.get_num_threads()),
-    }

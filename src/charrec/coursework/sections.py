@@ -511,6 +511,7 @@ def transfer(ctx: Context) -> SectionOutput:
         candidates=candidates(strategies or list(TRANSFER_STRATEGIES)),
         folds=budget.transfer_folds,
         repeats=budget.transfer_repeats,
+        curve=budget.transfer_curve,
         overrides={"training.epochs": budget.transfer_epochs, "data.data_dir": ctx.data_dir},
     )
     results = run_comparison(plan, overwrite=True, say=lambda line: None)

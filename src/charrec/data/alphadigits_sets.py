@@ -1,11 +1,13 @@
 """Binary AlphaDigits as named data sets, in the canonical 28×28 EMNIST frame.
 
 The original 20×16 images stay available through
-`charrec.data.readers.alphadigits.read_binary_alphadigits`; the named sets convert them
-once with `charrec.data.resize.to_emnist_frame` (crop to the ink, centre in a square,
-pad 2 px, resize to 28×28 as EMNIST was made), so models trained on EMNIST see the same
-framing. There is no official train/test split: the one split is "all" (1,404 images, or
-1,014 letters), meant for k-fold cross-validation.
+`charrec.data.readers.alphadigits.read_binary_alphadigits`; `load_dataset` converts the
+named sets once, by the resize policy it is given: by default
+`charrec.data.resize.to_emnist_frame` (crop to the ink, centre in a square, pad 2 px,
+resize to 28×28 as EMNIST was made), so models trained on EMNIST see the same framing;
+"pad" keeps the whole bitmap, scaled and padded. There is no official train/test split:
+the one split is "all" (1,404 images, or 1,014 letters), meant for k-fold
+cross-validation.
 """
 
 from __future__ import annotations
@@ -19,21 +21,15 @@ from charrec.data.registry import DataFile, DatasetSpec, register
 BAD_FILE = DataFile("binaryalphadigs.mat", ("binaryalphadigits", ""), accept_raw=False)
 
 
-def in_emnist_frame(native: ImageSet, name: str | None = None) -> ImageSet:
-    """The same images converted to the 28×28 EMNIST frame."""
-    # Imported on use (SciPy): listing or checking the data sets should not pay for it.
-    from charrec.data.resize import to_emnist_frame
-
-    images = to_emnist_frame(native.images)
-    return ImageSet(images, native.labels, native.classes, name or native.name, native.sources)
-
-
 def _load(spec: DatasetSpec, data_dir: Path, split: str) -> ImageSet:
     from charrec.data.readers.alphadigits import read_binary_alphadigits
 
     path = spec.path(data_dir, BAD_FILE)
     letters_only = bool(spec.options["letters_only"])
-    return in_emnist_frame(read_binary_alphadigits(path, letters_only=letters_only), spec.name)
+    # 20×16: load_dataset makes them 28×28 by the run's resize policy (EMNIST framing
+    # unless it says otherwise).
+    native = read_binary_alphadigits(path, letters_only=letters_only)
+    return native.with_name(spec.name)
 
 
 for _name, _letters, _classes, _count in (

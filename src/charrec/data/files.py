@@ -49,11 +49,10 @@ def _label_offset(classes: str) -> int:
 def _read_mat(path: Path) -> dict[str, ImageSet]:
     from charrec.data.readers.emnist_mat import load_mat, read_emnist_mat
 
-    if "dat" in load_mat(path):  # the original Binary AlphaDigits file
-        from charrec.data.alphadigits_sets import in_emnist_frame
+    if "dat" in load_mat(path):  # the original Binary AlphaDigits file, 20×16 as it is
         from charrec.data.readers.alphadigits import read_binary_alphadigits
 
-        return {"all": in_emnist_frame(read_binary_alphadigits(path))}
+        return {"all": read_binary_alphadigits(path)}
     return read_emnist_mat(path)
 
 

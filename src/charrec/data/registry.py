@@ -200,56 +200,68 @@ def load_dataset(
     split: str = "train",
     data_dir: str | os.PathLike[str] | None = None,
     classes: str | None = None,
+    *,
+    resize: str = "emnist",
 ) -> ImageSet:
     """The named data set's split in canonical form (cached, read-only arrays).
 
     `name` may be a short name (`ALIASES`) or the path of a user's data file or folder
     (see charrec.data.files); `classes` names the class list of a file that does not
-    carry it (a CSV under any name, IDX files, an .npz of another alphabet).
+    carry it (a CSV under any name, IDX files, an .npz of another alphabet). Images that
+    are not 28×28 (Binary AlphaDigits' 20×16) are converted here, once, by the policy
+    `resize` (charrec.data.resize: "emnist" framing or "pad").
     """
     if is_path(name):
         from charrec.data.files import pick_part
 
         path = _resolved(name)
-        return pick_part(Path(path), _file_parts(path, classes), split)
+        return pick_part(Path(path), _file_parts(path, classes, resize), split)
     check_name(name, classes)
     spec = get_spec(name)
     if split not in spec.files:
         raise unknown_choice(f"split of {spec.name}", split, list(spec.splits))
-    return _load_cached(spec.name, split, str(resolve_data_dir(data_dir).resolve()))
+    return _load_cached(spec.name, split, str(resolve_data_dir(data_dir).resolve()), resize)
 
 
 def _resolved(name: str) -> str:
     return str(Path(name).expanduser().resolve())
 
 
-@functools.lru_cache(maxsize=16)
-def _load_cached(name: str, split: str, data_dir: str) -> ImageSet:
-    spec = _REGISTRY[name]
-    dataset = spec.loader(spec, Path(data_dir), split)
+def _canonical(dataset: ImageSet, resize: str | None) -> ImageSet:
+    """28×28 by the policy `resize` (None: as read), read-only."""
+    if resize is not None:
+        from charrec.data.resize import conform
+
+        dataset = conform(dataset, resize)
     dataset.images.flags.writeable = False
     dataset.labels.flags.writeable = False
     return dataset
 
 
-def _file_parts(path: str, classes: str | None) -> dict[str, ImageSet]:
-    """Every part of a file, read once per process while the file is unchanged."""
+@functools.lru_cache(maxsize=16)
+def _load_cached(name: str, split: str, data_dir: str, resize: str = "emnist") -> ImageSet:
+    spec = _REGISTRY[name]
+    return _canonical(spec.loader(spec, Path(data_dir), split), resize)
+
+
+def _file_parts(path: str, classes: str | None, resize: str | None = None) -> dict[str, ImageSet]:
+    """Every part of a file, read once per process while the file is unchanged; made
+    28×28 by the policy `resize` (None: as the file holds them)."""
     try:
         stamp = Path(path).stat().st_mtime_ns
     except OSError:
         stamp = 0
-    return dict(_file_parts_cached(path, classes, stamp))
+    return dict(_file_parts_cached(path, classes, stamp, resize))
 
 
 @functools.lru_cache(maxsize=4)
-def _file_parts_cached(path: str, classes: str | None, stamp: int) -> dict[str, ImageSet]:
+def _file_parts_cached(
+    path: str, classes: str | None, stamp: int, resize: str | None
+) -> dict[str, ImageSet]:
     from charrec.data.files import read_parts
 
     parts = read_parts(Path(path), classes)
-    for dataset in parts.values():
-        dataset.images.flags.writeable = False
-        dataset.labels.flags.writeable = False
-    return parts
+    return {name: _canonical(dataset, resize) for name, dataset in parts.items()}
 
 
 # --- IDX data sets: MNIST and the EMNIST splits --------------------------------------

@@ -1,4 +1,11 @@
-"""Conversion of character images of any size to the EMNIST 28×28 frame.
+"""Conversion of character images of any size to the canonical 28×28 form, by a policy.
+
+Two policies, named in a run's config (`data.resize`) so a run records how its data
+was made square:
+
+- "emnist" (the default): `to_emnist_frame`, EMNIST's own framing, below;
+- "pad": `resize_with_pad`, the whole image scaled to fit, aspect ratio kept, and padded
+  with background to the square (as `PIL.ImageOps.pad` and `tf.image.resize_with_pad`).
 
 EMNIST was made from NIST's 128×128 binary scans (Cohen et al., "EMNIST: an extension of
 MNIST to handwritten letters", 2017, section II-A) in six steps. `to_emnist_frame` repeats
@@ -32,10 +39,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 from scipy.ndimage import gaussian_filter
 
-from charrec.errors import DataError
+from charrec.data.imageset import ImageSet
+from charrec.errors import DataError, unknown_choice
 
 # The ink box's longer side in the working image, in multiples of the output's ink box:
 # EMNIST reduced its ~100-pixel characters about four times.
@@ -99,3 +107,51 @@ def to_emnist_frame(
     for i, image in enumerate(images):
         out[i] = _frame_one(image, size, pad, sigma)
     return out
+
+
+def resize_with_pad(images: np.ndarray, size: int = 28) -> np.ndarray:
+    """Scale N×H×W images to fit size×size keeping the aspect ratio, centred, 0-padded.
+
+    The whole image is scaled (not cropped to the ink), with bicubic resampling as
+    `PIL.ImageOps.pad` does; a 20×16 image becomes 28×22 between 3-pixel bands.
+    """
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise DataError(f"images must be N×H×W, got shape {images.shape}")
+    if images.dtype.kind not in "biuf":
+        raise DataError(f"images must be numbers, got {images.dtype}")
+    # 0/1 bitmaps have ink 255 (as EMNIST framing makes it); other values are 0..255.
+    binary = images.size and images.max() <= 1
+    images = np.clip(images.astype(np.float32) * (255 if binary else 1), 0, 255)
+    images = np.round(images).astype(np.uint8)
+    out = np.empty((len(images), size, size), dtype=np.uint8)
+    for i, image in enumerate(images):
+        padded = ImageOps.pad(
+            Image.fromarray(image), (size, size), Image.Resampling.BICUBIC, color=0
+        )
+        out[i] = np.asarray(padded)
+    return out
+
+
+# name -> conversion of N×H×W images to N×size×size uint8
+POLICIES = {
+    "emnist": lambda images, size: to_emnist_frame(images, size=size),
+    "pad": lambda images, size: resize_with_pad(images, size=size),
+}
+
+
+def to_square(images: np.ndarray, policy: str = "emnist", size: int = 28) -> np.ndarray:
+    """N×H×W images as N×size×size uint8 by the named policy (see the module docstring)."""
+    if policy not in POLICIES:
+        raise unknown_choice("resize policy", policy, list(POLICIES))
+    return POLICIES[policy](images, size)
+
+
+def conform(dataset: ImageSet, policy: str = "emnist", size: int = 28) -> ImageSet:
+    """The data set with size×size images: unchanged if it has them, else converted."""
+    if policy not in POLICIES:
+        raise unknown_choice("resize policy", policy, list(POLICIES))
+    if dataset.image_shape == (size, size):
+        return dataset
+    images = to_square(dataset.images, policy, size)
+    return ImageSet(images, dataset.labels, dataset.classes, dataset.name, dataset.sources)

@@ -69,3 +69,14 @@ def stratified_subsample(dataset: ImageSet, n: int, seed: int) -> ImageSet:
         np.arange(len(dataset)), train_size=n, random_state=seed, stratify=stratify
     )
     return dataset.subset(np.sort(keep))
+
+
+def per_class_subsample(dataset: ImageSet, n: int, seed: int) -> ImageSet:
+    """At most `n` images of each class, drawn with `seed` (for learning curves)."""
+    if n < 1:
+        raise DataError(f"cannot keep {n} images per class")
+    rng = np.random.default_rng(seed)
+    keep = [
+        rng.permutation(np.flatnonzero(dataset.labels == c))[:n] for c in range(dataset.num_classes)
+    ]
+    return dataset.subset(np.sort(np.concatenate(keep)))

@@ -73,13 +73,18 @@ def evaluation_dir(run_dir: str | os.PathLike[str], data: str, split: str) -> Pa
     return Path(run_dir) / "evaluation" / safe
 
 
-def _run_data_dir(run_dir: Path) -> str | None:
-    """The data directory the run was trained with (config.yaml), if it named one."""
+def _run_data_option(run_dir: Path, key: str) -> str | None:
+    """A data option the run was trained with (config.yaml), if it named one."""
     try:
         config = yaml.safe_load((run_dir / "config.yaml").read_text())
-        return config["data"]["data_dir"]
+        return config["data"][key]
     except (OSError, yaml.YAMLError, KeyError, TypeError):
         return None
+
+
+def _run_data_dir(run_dir: Path) -> str | None:
+    """The data directory the run was trained with (config.yaml), if it named one."""
+    return _run_data_option(run_dir, "data_dir")
 
 
 def _fit_size(dataset: ImageSet, size: tuple[int, int]) -> tuple[np.ndarray, str]:
@@ -189,7 +194,9 @@ def evaluate_run(
             raise CharrecError(f"{run.path}: the run names no data set; choose one with --data")
         data_dir = data_dir or _run_data_dir(run.path)
         split = split or default_split(dataset_splits(data, data_dir, classes), "test")
-        dataset = load_dataset(data, split, data_dir, classes)
+        # Small images are made 28×28 as the run's own were (data.resize).
+        resize = _run_data_option(run.path, "resize") or "emnist"
+        dataset = load_dataset(data, split, data_dir, classes, resize=resize)
         data = data_label(data)
     else:
         name, _, part = (dataset.name or "data").partition(":")

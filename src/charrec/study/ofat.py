@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from charrec.evaluate.paired import PairedDifference, Score, paired_difference, score
 from charrec.study.spec import Arm, StudySpec, with_resolved_model
-from charrec.study.stats import PairedDifference, Score, paired_difference, score
 from charrec.train.config import TrainConfig, apply_overrides
 
 BASELINE = "baseline"
@@ -258,7 +258,7 @@ def _option(
         _candidate_config(config),
         folds,
         score(folds),
-        paired_difference(folds, best_folds) if best_folds is not None else None,
+        paired_difference(folds, best_folds, 1 / len(folds)) if best_folds is not None else None,
         sum(results[u.key].get("train_time", 0.0) for u in units),
         units,
         chosen,

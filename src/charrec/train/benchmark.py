@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ import torch
 from torch import nn
 
 from charrec.errors import CharrecError
+from charrec.machine import cpu_model
 from charrec.train.callbacks import Callback
 from charrec.train.config import TrainConfig, apply_overrides
 from charrec.train.loop import train
@@ -370,7 +370,7 @@ def machine() -> dict[str, Any]:
     return {
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
-        "processor": platform.processor() or platform.machine(),
+        "processor": cpu_model(),
         "cpus": os.cpu_count(),
         "load_average": load,
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

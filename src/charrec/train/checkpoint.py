@@ -147,11 +147,26 @@ def load_state(path: Path) -> dict[str, Any]:
 # --- reading a run back ----------------------------------------------------------------------
 
 
-def build_model(name: str, options: dict[str, Any], num_classes: int, image_size: int = 28):
-    """The registry's model `name` (imported here so that training code loads lazily)."""
+def build_model(
+    name: str,
+    options: dict[str, Any],
+    num_classes: int,
+    image_size: int = 28,
+    added: int | None = None,
+):
+    """The registry's model `name` (imported here so that training code loads lazily).
+
+    `added`: the width of a Dense layer a transfer run added on its base (model.json's
+    `model.added`; charrec.transfer.model.add_layers).
+    """
     from charrec.models import create_model
 
-    return create_model(name, num_classes, in_channels=1, image_size=image_size, **options)
+    model = create_model(name, num_classes, in_channels=1, image_size=image_size, **options)
+    if added:
+        from charrec.transfer.model import add_layers
+
+        model = add_layers(model, int(added))
+    return model
 
 
 def load_run(run_dir: str | Path, weights: str = "model") -> tuple[nn.Module, dict[str, Any]]:
@@ -182,7 +197,8 @@ def load_run(run_dir: str | Path, weights: str = "model") -> tuple[nn.Module, di
     try:
         spec = meta["model"]
         size = int(meta["preprocessing"]["input_size"][0])
-        model = build_model(spec["name"], spec["options"], int(meta["num_classes"]), size)
+        classes = int(meta["num_classes"])
+        model = build_model(spec["name"], spec["options"], classes, size, spec.get("added"))
     except (KeyError, TypeError, ValueError) as exc:
         raise CharrecError(f"{run.model_json} is incomplete: missing or bad {exc}") from None
     load_weights_into(model, path)

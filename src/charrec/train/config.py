@@ -50,6 +50,8 @@ SCHEDULES = ("constant", "step", "exponential", "cosine", "onecycle", "plateau")
 MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16")
+# How images that are not 28×28 are made so at load (charrec.data.resize.POLICIES).
+RESIZES = ("emnist", "pad")
 
 
 @dataclass
@@ -70,6 +72,12 @@ class DataConfig:
     folds: int = 0
     fold: int = 0
     fold_seed: int = 0
+    # Keep at most this many training images per class (seeded, after the folds are
+    # cut; validation keeps all of its images): learning curves of small data.
+    per_class: int | None = None
+    # Images that are not 28×28 (Binary AlphaDigits' 20×16) are converted once at load:
+    # "emnist" frames them as EMNIST was made, "pad" scales the whole image and pads it.
+    resize: str = "emnist"
     # Evaluate the final model on the test split (when the data set has one) at the end.
     evaluate_test: bool = True
     # The EMNIST class list (byclass, bymerge, balanced, letters, digits, mnist) of a data
@@ -147,6 +155,37 @@ class TrainingConfig:
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
 
 
+# Ways to carry a trained model to new data (charrec.transfer.strategies).
+TRANSFER_STRATEGIES = (
+    "zero-shot",
+    "linear-probe",
+    "added-layers",
+    "top-blocks",
+    "finetune",
+    "scratch",
+)
+HEAD_INITS = ("matched", "random")
+
+
+@dataclass
+class TransferConfig:
+    # A run folder or a shipped model name (charrec.infer.pretrained); None: no transfer.
+    # The model section then names the source's architecture.
+    source: str | None = None
+    strategy: str = "finetune"
+    # top-blocks: how many feature blocks under the head train (the rest stay frozen).
+    train_blocks: int = 2
+    # finetune: each block's learning rate is this fraction of the block above it
+    # (layer-wise decay; 1 trains every layer at the same rate).
+    lr_decay: float = 0.5
+    # added-layers: width of the trainable Dense layer added on the frozen base; None:
+    # the features' own width, so the layer can start as the identity (see head_init).
+    added_width: int | None = None
+    # The new head's rows start from the source's rows of the classes matched by name
+    # ("matched": training starts from the zero-shot model) or at random.
+    head_init: str = "matched"
+
+
 @dataclass
 class RunConfig:
     # The run folder; None: runs/<model>-<data>-<date>-<time>.
@@ -162,6 +201,7 @@ class TrainConfig:
     regularisation: RegularisationConfig = field(default_factory=RegularisationConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    transfer: TransferConfig = field(default_factory=TransferConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
     # --- conversions -----------------------------------------------------------------
@@ -430,6 +470,12 @@ def _validate(config: TrainConfig) -> None:
         data.folds == 0 or 0 <= data.fold < data.folds,
         f"data.fold must be in 0..{data.folds - 1} for {data.folds} folds, got {data.fold}",
     )
+    _check(
+        data.per_class is None or data.per_class >= 1,
+        f"data.per_class must be ≥ 1, got {data.per_class}",
+    )
+    if data.resize not in RESIZES:
+        raise unknown_choice("resize policy", data.resize, RESIZES)
     if optim.name not in OPTIMIZERS:
         raise unknown_choice("optimizer", optim.name, OPTIMIZERS)
     for name, value in (("lr", optim.lr), ("eps", optim.eps)):
@@ -466,8 +512,24 @@ def _validate(config: TrainConfig) -> None:
     _check(stop.min_delta >= 0, f"early stopping min_delta must be ≥ 0, got {stop.min_delta}")
     if stop.metric not in MONITORS:
         raise unknown_choice("early stopping metric", stop.metric, MONITORS)
+    _validate_transfer(config.transfer)
     no_validation = data.val_fraction == 0 and not data.folds
     if stop.patience and stop.metric.startswith("val_") and no_validation:
         raise ConfigError(
             f"early stopping on {stop.metric} needs a validation split; set data.val_fraction > 0"
         )
+
+
+def _validate_transfer(transfer: TransferConfig) -> None:
+    if transfer.strategy not in TRANSFER_STRATEGIES:
+        raise unknown_choice("transfer strategy", transfer.strategy, TRANSFER_STRATEGIES)
+    if transfer.head_init not in HEAD_INITS:
+        raise unknown_choice("transfer head_init", transfer.head_init, HEAD_INITS)
+    _check(
+        transfer.train_blocks >= 0, f"transfer.train_blocks must be ≥ 0, {transfer.train_blocks}"
+    )
+    _check(0 < transfer.lr_decay <= 1, f"transfer.lr_decay must be in (0, 1], {transfer.lr_decay}")
+    _check(
+        transfer.added_width is None or transfer.added_width >= 1,
+        f"transfer.added_width must be ≥ 1, {transfer.added_width}",
+    )

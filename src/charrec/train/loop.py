@@ -151,22 +151,34 @@ def prepare_data(config: TrainConfig) -> TensorData:
     A data set (or file) with a validation part of its own validates on it instead.
     """
     from charrec.data import dataset_splits, load_dataset, split_roles
-    from charrec.data.splits import stratified_kfold, stratified_split, stratified_subsample
+    from charrec.data.splits import (
+        per_class_subsample,
+        stratified_kfold,
+        stratified_split,
+        stratified_subsample,
+    )
 
     data, seed = config.data, config.training.seed
     # "train" (or the only part, as Binary AlphaDigits' "all"), the file's own
     # validation part if it has one, and "test" when there is one.
     roles = split_roles(dataset_splits(data.name, data.data_dir, data.classes))
     split = roles.train
-    dataset = load_dataset(data.name, split, data.data_dir, data.classes)
+    dataset = load_dataset(data.name, split, data.data_dir, data.classes, resize=data.resize)
     if data.limit is not None:
         # With folds, the subsample is part of the folds: the same for every candidate.
         dataset = stratified_subsample(dataset, data.limit, data.fold_seed if data.folds else seed)
     if data.folds:
         train_index, val_index = stratified_kfold(dataset, data.folds, data.fold_seed)[data.fold]
         train, val = dataset.subset(train_index), dataset.subset(val_index)
+        if data.per_class is not None:
+            train = per_class_subsample(train, data.per_class, data.fold_seed)
     elif roles.validation is not None:
-        train, val = dataset, load_dataset(data.name, roles.validation, data.data_dir, data.classes)
+        train, val = (
+            dataset,
+            load_dataset(
+                data.name, roles.validation, data.data_dir, data.classes, resize=data.resize
+            ),
+        )
     elif data.val_fraction > 0:
         classes = int((dataset.counts() > 0).sum())
         val_size = math.ceil(data.val_fraction * len(dataset))
@@ -179,6 +191,8 @@ def prepare_data(config: TrainConfig) -> TensorData:
         train, val = stratified_split(dataset, data.val_fraction, seed)
     else:
         train, val = dataset, dataset.subset(np.zeros(0, dtype=np.int64))
+    if data.per_class is not None and not data.folds:
+        train = per_class_subsample(train, data.per_class, seed)
     if train.image_shape[0] != train.image_shape[1]:
         raise CharrecError(
             f"{data.name}: images are {train.image_shape}; training needs square images"
@@ -295,6 +309,11 @@ class Trainer:
 
         check_name(config.data.name, config.data.classes)
         schedule_params(config.schedule)
+        if config.transfer.source is not None and config.transfer.strategy == "zero-shot":
+            raise ConfigError(
+                "transfer strategy 'zero-shot' trains nothing; run it with "
+                "`charrec transfer --config`"
+            )
         # Resolved options, so the saved config and model.json name every one.
         self.model_options = _plain(model_info(config.model.name).resolve(config.model.options))
 
@@ -325,15 +344,14 @@ class Trainer:
         from charrec.models import count_parameters
 
         torch.manual_seed(seed)
-        model = build_model(
-            cfg.model.name, self.model_options, self.data.num_classes, self.image_size
-        )
-        self.parameters = count_parameters(model)
+        model, lr_scales = self._build_model()
+        # Every parameter, frozen ones too (a transfer run may train only some).
+        self.parameters = count_parameters(model, trainable_only=False)
         self.memory_format = (
             torch.channels_last if cfg.training.channels_last else torch.contiguous_format
         )
         self.model = model.to(self.device, memory_format=self.memory_format)
-        self.optimizer = create_optimizer(self.model, cfg.optim)
+        self.optimizer = create_optimizer(self.model, cfg.optim, lr_scales)
         self.global_batch = cfg.training.batch_size
         n_train = len(self.data.train_y)
         # A last batch of fewer than 2 images per process is skipped: batch norm cannot
@@ -352,6 +370,23 @@ class Trainer:
         self.stopped_early = False
         self.ddp_model = self.dist.wrap(self.model, self.device)
         self._check_batch_shards()
+
+    def _build_model(self) -> tuple[nn.Module, dict[nn.Parameter, float] | None]:
+        """The configured model, or with transfer.source the source adapted to this data."""
+        cfg = self.config
+        self.model_spec: dict[str, Any] = {}
+        if cfg.transfer.source is None or cfg.transfer.strategy == "scratch":
+            size = self.image_size
+            return build_model(
+                cfg.model.name, self.model_options, self.data.num_classes, size
+            ), None
+        from charrec.transfer.run import transfer_model
+
+        prepared = transfer_model(cfg, self.data.classes)
+        # The source's normalisation: its features were learnt on inputs scaled that way.
+        self.data = replace(self.data, mean=prepared.mean, std=prepared.std)
+        self.model_spec = prepared.spec
+        return prepared.model, prepared.lr_scales
 
     def _check_batch_shards(self) -> None:
         count = self.config.training.batch_shards
@@ -563,7 +598,7 @@ class Trainer:
         return {
             "format": FORMAT,
             "version": FORMAT_VERSION,
-            "model": {"name": cfg.model.name, "options": self.model_options},
+            "model": {"name": cfg.model.name, "options": self.model_options, **self.model_spec},
             "num_classes": data.num_classes,
             "classes": list(data.classes),
             "parameters": self.parameters,
@@ -718,7 +753,9 @@ class Trainer:
         if cfg.data.evaluate_test and self.data.has_test:
             from charrec.data import load_dataset
 
-            test_set = load_dataset(cfg.data.name, "test", cfg.data.data_dir, cfg.data.classes)
+            test_set = load_dataset(
+                cfg.data.name, "test", cfg.data.data_dir, cfg.data.classes, resize=cfg.data.resize
+            )
             test_x, test_y = _as_tensors(test_set.images, test_set.labels)
             test = self.evaluate(test_x.to(self.device), test_y.to(self.device))
         train_time = sum(row["epoch_time"] for row in self.history)

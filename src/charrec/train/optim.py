@@ -13,7 +13,7 @@ schedule is stepped once per batch and told the monitored metric once per epoch.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
@@ -49,12 +49,33 @@ def split_weight_decay(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Pa
     return weights, others
 
 
-def create_optimizer(model: nn.Module, config: OptimConfig) -> torch.optim.Optimizer:
-    """The optimizer named in `config`, with weight decay on weights only."""
+def create_optimizer(
+    model: nn.Module,
+    config: OptimConfig,
+    lr_scales: Mapping[nn.Parameter, float] | None = None,
+) -> torch.optim.Optimizer:
+    """The optimizer named in `config`, with weight decay on weights only.
+
+    `lr_scales` gives parameters a fraction of the learning rate (layer-wise decay in
+    transfer learning); each group keeps its `lr_scale`, which LRSchedule applies.
+    """
     weights, others = split_weight_decay(model)
-    groups = [{"params": weights, "weight_decay": config.weight_decay}]
-    if others:
-        groups.append({"params": others, "weight_decay": 0.0})
+    scales = lr_scales or {}
+    # Weights first, then biases and norms; within each, one group per scale (unscaled
+    # runs keep the two groups they always had, so their saved states still load).
+    by_key: dict[tuple[int, float], list[nn.Parameter]] = {(0, 1.0): []}
+    for kind, params in enumerate((weights, others)):
+        for param in params:
+            by_key.setdefault((kind, float(scales.get(param, 1.0))), []).append(param)
+    groups: list[dict[str, Any]] = [
+        {
+            "params": params,
+            "weight_decay": config.weight_decay if kind == 0 else 0.0,
+            "lr_scale": scale,
+        }
+        for (kind, scale), params in by_key.items()
+        if params or (kind, scale) == (0, 1.0)
+    ]
     name, lr = config.name, config.lr
     kwargs: dict[str, Any]
     if name == "sgd":
@@ -170,11 +191,13 @@ class LRSchedule:
     def _apply(self) -> None:
         lr = self.lr_at(self.step_count)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
 
     @property
     def lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
+        """The base rate (a group with an lr_scale runs at a fraction of it)."""
+        group = self.optimizer.param_groups[0]
+        return float(group["lr"] / group.get("lr_scale", 1.0))
 
     def step(self) -> None:
         """Call after each optimizer step: sets the rate for the next one."""
