@@ -335,6 +335,7 @@ def tensorboard(ctx: Context) -> SectionOutput:
 
 
 def study(ctx: Context) -> SectionOutput:
+    from charrec.evaluate.report import write_report as write_pages
     from charrec.study.report import build_report
     from charrec.study.session import run_study
     from charrec.study.spec import build_spec
@@ -352,8 +353,9 @@ def study(ctx: Context) -> SectionOutput:
         final_limit=budget.study_final_limit,
     )
     out = ctx.out / "study"
-    outcome = run_study(spec, out, report=lambda line: None, write=True)
+    outcome = run_study(spec, out, report=lambda line: None, write=False)
     report, finals = build_report(spec, outcome.plan, outcome.results, out)
+    write_pages(report, out)  # the study's own report too, beside its trials
     best = finals["cnn"]["final"]
     val = _cross_validated(outcome.plan, "cnn")
     test = best["result"].get("test_accuracy")
