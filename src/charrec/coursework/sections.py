@@ -8,6 +8,7 @@ blocks of its part of the report and the commands that reproduce it alone.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -532,7 +533,7 @@ def transfer(ctx: Context) -> SectionOutput:
             d["candidate"],
             d["against"],
             f"{100 * d['mean']:+.2f}",
-            f"{100 * d['low']:+.2f} to {100 * d['high']:+.2f}",
+            f"{100 * d['corrected_low']:+.2f} to {100 * d['corrected_high']:+.2f}",
         ]
         for d in results["summary"]["differences"]
     ]
@@ -553,7 +554,7 @@ def transfer(ctx: Context) -> SectionOutput:
             numeric=(1, 2, 3),
         ),
         Table(
-            ["strategy", "against", "difference (points)", "95% CI (paired)"],
+            ["strategy", "against", "difference (points)", "95% CI (paired, corrected)"],
             differences,
             numeric=(2, 3),
         ),
@@ -579,9 +580,26 @@ def transfer(ctx: Context) -> SectionOutput:
                     "coursework reports: 91% transfer, 88% scratch",
                 )
             )
-    command = (
-        f"charrec transfer compare --from {source.path} --data binary-alphadigits-letters "
-        f"--folds {plan.folds} --out transfer"
+    command = shlex.join(
+        [
+            "charrec",
+            "transfer",
+            "--compare",
+            "--from",
+            str(source.path),
+            "--data",
+            "binary-alphadigits-letters",
+            "--folds",
+            str(plan.folds),
+            "--strategies",
+            ",".join(c.name for c in plan.candidates),
+            "--epochs",
+            str(budget.transfer_epochs),
+            "--curve",
+            ",".join(str(n) for n in plan.curve) or "none",
+            "--out",
+            "transfer",
+        ]
     )
     return SectionOutput(blocks, [ctx.train_command(source), command])
 
