@@ -232,7 +232,13 @@ def test_rerun_after_sigkill_continues_where_it_stopped(
         str(out),
     ]
     lines = _kill_when_training(_start(args, _env(real_data_dir)), times=2)
-    assert any("validation accuracy" in line for line in lines)  # one unit finished
+    assert any("validation accuracy" in line for line in lines)  # a unit finished
+    finished = {
+        path: path.stat().st_mtime_ns
+        for path in (out / "trials").rglob("model.safetensors")
+        if (path.parent / "metrics.json").is_file()
+    }
+    assert finished
     again = subprocess.run(
         [sys.executable, "-m", "charrec", *args],
         capture_output=True,
@@ -241,8 +247,9 @@ def test_rerun_after_sigkill_continues_where_it_stopped(
         timeout=600,
     )
     assert again.returncode == 0, again.stdout + again.stderr
-    # The finished unit was not trained again: the rerun trained the others only.
-    trained = again.stdout.count(": training (worker")
-    units = {row["run_dir"] for row in _rows(out)}
-    assert trained == len(units) - 1
+    # The units finished before the kill were not trained again; the rest were.
+    assert {path: path.stat().st_mtime_ns for path in finished} == finished
+    units = {Path(row["run_dir"]) for row in _rows(out)}
+    assert all((unit / "metrics.json").is_file() for unit in units)
+    assert len(units) > len(finished)
     _complete_once(f"sqlite:///{out / 'study.db'}", "s")
