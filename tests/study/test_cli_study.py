@@ -214,6 +214,7 @@ def _complete_once(store_url: str, name: str) -> None:
 
 # Trials long enough to be killed in the middle (a few seconds each).
 SLOW = ["--data", "mnist", "--folds", "2", "--epochs", "2", "--limit", "2000", "--arms", "mlp"]
+SLOW += ["--jobs", "1"]
 
 
 def test_rerun_after_sigkill_continues_where_it_stopped(

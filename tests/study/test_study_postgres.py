@@ -59,7 +59,7 @@ def test_two_workers_share_a_study_and_survive_a_killed_one(
     env = {**os.environ, "CHARREC_DATA": str(real_data_dir), "PYTHONUNBUFFERED": "1"}
     common = ["study", "run", "--data", "mnist", "--arms", "mlp", "--factors", "dropout"]
     common += ["--folds", "2", "--epochs", "2", "--limit", "2000", "--final-limit", "600"]
-    common += ["--name", name, "--storage", postgres_url, "--heartbeat", "1"]
+    common += ["--name", name, "--storage", postgres_url, "--heartbeat", "1", "--jobs", "1"]
     # Two "machines": each worker has a folder of its own, only the database is shared.
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     first = _worker([*common, "--out", str(tmp_path / "a")], env, logs[0])

@@ -150,7 +150,10 @@ def run(
     ] = None,
     name: NameOption = None,
     storage: StorageOption = None,
-    jobs: Annotated[int, _opt("--jobs", "-j", help="Worker processes here (default 1).")] = 1,
+    jobs: Annotated[
+        Optional[int],
+        _opt("--jobs", "-j", help="Worker processes here, one thread each (default: cores)."),
+    ] = None,
     heartbeat: Annotated[
         int, _opt("--heartbeat", help="Seconds between a trial's heartbeats (default 10).")
     ] = 10,
@@ -164,7 +167,7 @@ def run(
     from charrec.study.spec import StudySpec, build_spec, parse_key_factor
 
     console = Console()
-    if jobs < 1:
+    if jobs is not None and jobs < 1:
         raise ConfigError(f"--jobs must be ≥ 1, got {jobs}")
     if spec_file is not None:
         spec = StudySpec.from_yaml(spec_file)

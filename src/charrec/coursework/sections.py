@@ -354,7 +354,7 @@ def study(ctx: Context) -> SectionOutput:
         final_limit=budget.study_final_limit,
     )
     out = ctx.out / "study"
-    outcome = run_study(spec, out, report=lambda line: None, write=False)
+    outcome = run_study(spec, out, report=lambda line: None, write=False, quiet_workers=True)
     report, finals = build_report(spec, outcome.plan, outcome.results, out)
     write_pages(report, out)  # the study's own report too, beside its trials
     best = finals["cnn"]["final"]

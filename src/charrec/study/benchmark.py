@@ -68,6 +68,7 @@ def run_layouts(
                     threads=threads,
                     report=lambda line: None,
                     write=False,
+                    quiet_workers=True,
                 )
                 seconds = time.perf_counter() - start
             trials = len(outcome.results)
