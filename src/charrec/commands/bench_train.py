@@ -128,6 +128,7 @@ def bench_train(
             data_dir,
             say=lambda text: console.print(text, highlight=False, soft_wrap=True),
         )
+        result["machine"]["load_average_after"] = benchmark.machine()["load_average"]
     load = result["machine"]["load_average_after"]
     console.print(f"load average at the end: {load}", highlight=False)
     if out is not None:
