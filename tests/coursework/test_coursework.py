@@ -8,20 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from charrec.cli import main
 from charrec.coursework import SECTIONS
+from clirun import run_cli as run
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_every_section_runs_and_a_rerun_reuses_them(

@@ -14,9 +14,9 @@ from infer_images import render_text
 from PIL import Image
 from tiny_runs import mnist_mlp_run
 
-from charrec.cli import main
 from charrec.infer import pretrained
 from charrec.infer.recognizer import load
+from clirun import run_cli as run
 
 pytestmark = pytest.mark.realdata
 
@@ -44,15 +44,6 @@ def scans(tmp_path: Path, font: Path) -> Path:
 GOOD = ("more/four.bmp", "seven.jpg", "two.png")
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of one `charrec` command."""
-    code = 0
-    try:
-        main(args)
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def one_line_error(code: int, err: str, expected: str) -> None:

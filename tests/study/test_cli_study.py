@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from charrec.cli import main
+from clirun import run_cli as run
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
@@ -33,16 +33,6 @@ TINY = [
 
 # The Keras convnet at a quarter of its filters: a CNN that trains in a moment.
 CNN = "{name: keras-convnet, options: {width: 0.25}}"
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _rows(folder: Path) -> list[dict[str, str]]:
