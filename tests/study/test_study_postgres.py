@@ -58,15 +58,16 @@ def test_two_workers_share_a_study_and_survive_a_killed_one(
     name = f"two-workers-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "CHARREC_DATA": str(real_data_dir), "PYTHONUNBUFFERED": "1"}
     common = ["study", "run", "--data", "mnist", "--arms", "mlp", "--factors", "dropout"]
-    common += ["--folds", "2", "--epochs", "2", "--limit", "2000", "--final-limit", "600"]
+    common += ["--folds", "2", "--epochs", "2", "--limit", "4000", "--final-limit", "600"]
     common += ["--name", name, "--storage", postgres_url, "--heartbeat", "1", "--jobs", "1"]
-    # Two "machines": each worker has a folder of its own, only the database is shared.
+    # Two "machines" started together: each has a folder of its own, only the database is
+    # shared. The first is killed in the middle of its first trial.
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     first = _worker([*common, "--out", str(tmp_path / "a")], env, logs[0])
-    _wait_for(logs[0], ": training (worker", first)
     second = _worker([*common, "--out", str(tmp_path / "b")], env, logs[1])
-    _wait_for(logs[1], ": training (worker", second)
-    first.send_signal(signal.SIGKILL)  # mid-trial: its unit must be trained again
+    _wait_for(logs[0], ": training (worker", first)
+    # At once: the line is printed as the trial starts, so the kill lands mid-trial.
+    first.send_signal(signal.SIGKILL)  # its unit must be trained again
     first.wait(timeout=30)
     assert second.wait(timeout=600) == 0, logs[1].read_text()
 
@@ -87,6 +88,9 @@ def test_two_workers_share_a_study_and_survive_a_killed_one(
     assert plan.complete and len(done) >= 7  # 3 dropouts × 2 folds, and the final model(s)
     failed = [t for t in trials if t.state == TrialState.FAIL]
     assert failed and all(t.user_attrs.get("pid") == first.pid for t in failed)
+    assert any(
+        t.user_attrs.get("pid") == second.pid for t in trials if t.state == TrialState.COMPLETE
+    )
     assert {t.user_attrs["unit"] for t in failed} <= set(done)
     finals = [t for t in trials if t.state == TrialState.COMPLETE and t.user_attrs["fold"] is None]
     assert all(t.user_attrs["result"]["test_accuracy"] > 0.5 for t in finals)
