@@ -12,13 +12,13 @@ import pytest
 from line_images import draw_line
 from PIL import Image
 
-from charrec.cli import main
 from charrec.infer import pretrained
 from charrec.infer.constrain import Pattern, WordList
 from charrec.infer.imageio import BlankImageError, ImageError
 from charrec.infer.preprocess import PreprocessConfig
 from charrec.infer.read import LineTooLongError
 from charrec.infer.recognizer import load
+from clirun import run_cli as _run
 
 pytestmark = pytest.mark.skipif(
     not pretrained.is_pretrained("letters") or not pretrained.is_pretrained("digits"),
@@ -79,16 +79,6 @@ def test_bad_input_gives_one_clear_error_each(letters) -> None:
     small = load("letters", backend="onnx", preprocess=PreprocessConfig(max_pixels=10_000))
     with pytest.raises(ImageError, match="over the limit"):
         small.read(draw_line("HELL"))
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(args)
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_the_command_reads_explains_and_reports_bad_files(

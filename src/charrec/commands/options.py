@@ -25,3 +25,19 @@ ClassesOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+# Options of the commands that recognise people's images (predict, read).
+ImageSourcesArgument = Annotated[
+    list[str],
+    typer.Argument(
+        help="Image files, folders (searched recursively), or - for one image on stdin.",
+        show_default=False,
+    ),
+]
+RecognizerModelOption = Annotated[
+    str,
+    typer.Option(
+        "--model", "-m", help="A shipped model (letters, digits, alphanumeric) or a run folder."
+    ),
+]

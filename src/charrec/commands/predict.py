@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from charrec.commands.options import ImageSourcesArgument, RecognizerModelOption
 from charrec.errors import ConfigError
 
 EPILOG = """\
@@ -166,19 +167,8 @@ def _print_table(results: list[tuple[str, Any]], model: str, top_k: int) -> None
 
 
 def predict(
-    sources: Annotated[
-        list[str],
-        typer.Argument(
-            help="Image files, folders (searched recursively), or - for one image on stdin.",
-            show_default=False,
-        ),
-    ],
-    model: Annotated[
-        str,
-        typer.Option(
-            "--model", "-m", help="A shipped model (letters, digits, alphanumeric) or a run folder."
-        ),
-    ] = "letters",
+    sources: ImageSourcesArgument,
+    model: RecognizerModelOption = "letters",
     top: Annotated[int, typer.Option("--top", "-k", help="How many guesses per image.")] = 3,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON list, a row per image.")

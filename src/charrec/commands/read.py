@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from charrec.commands.options import ImageSourcesArgument, RecognizerModelOption
 from charrec.errors import ConfigError
 
 EPILOG = """\
@@ -92,19 +93,8 @@ def _print_table(readings: list[Any], model: str, constrained: bool) -> None:
 
 
 def read(
-    sources: Annotated[
-        list[str],
-        typer.Argument(
-            help="Image files, folders (searched recursively), or - for one image on stdin.",
-            show_default=False,
-        ),
-    ],
-    model: Annotated[
-        str,
-        typer.Option(
-            "--model", "-m", help="A shipped model (letters, digits, alphanumeric) or a run folder."
-        ),
-    ] = "letters",
+    sources: ImageSourcesArgument,
+    model: RecognizerModelOption = "letters",
     top: Annotated[int, typer.Option("--top", "-k", help="Guesses kept per character.")] = 3,
     pattern: Annotated[
         str | None,
