@@ -30,6 +30,14 @@ environment of its own), 15 epochs each, in turns:
   ~/keras/bin/pip install tensorflow-cpu keras
   charrec bench train --models none --no-recipes --keras ~/keras/bin/python
 
+The same with charrec in bf16 autocast (CPUs with native bf16, e.g. AMX), against
+the example as written and against it in Keras' mixed_bfloat16:
+
+  charrec bench train --models none --no-recipes --keras ~/keras/bin/python \\
+    --precision bf16
+  charrec bench train --models none --no-recipes --keras ~/keras/bin/python \\
+    --precision bf16 --keras-precision bf16
+
 Throughput is the best of --repeats timed epochs of --images MNIST images after a
 warm-up epoch; run it on an otherwise idle machine (the load average is printed).
 """
@@ -72,6 +80,15 @@ def bench_train(
     keras_epochs: Annotated[
         int, typer.Option("--keras-epochs", help="Epochs of the Keras comparison.")
     ] = 15,
+    precision: Annotated[
+        str, typer.Option(help="charrec's precision in the Keras comparison: fp32 or bf16.")
+    ] = "fp32",
+    keras_precision: Annotated[
+        str,
+        typer.Option(
+            "--keras-precision", help="The Keras example's: fp32 or bf16 (mixed_bfloat16)."
+        ),
+    ] = "fp32",
 ) -> None:
     """Training speed: images/s per model, vs a DataLoader loop, time to target accuracy."""
     from charrec.errors import ConfigError
@@ -119,7 +136,11 @@ def bench_train(
         report=lambda text: console.print(text, highlight=False, soft_wrap=True),
     )
     if keras is not None:
-        from charrec.train.keras_benchmark import compare_with_keras
+        from charrec.train.keras_benchmark import KERAS_POLICIES, compare_with_keras
+
+        for name, value in (("--precision", precision), ("--keras-precision", keras_precision)):
+            if value not in KERAS_POLICIES:
+                raise ConfigError(f"{name} must be fp32 or bf16, got {value!r}")
 
         result["keras"] = compare_with_keras(
             keras,
@@ -127,6 +148,8 @@ def bench_train(
             baseline_rounds,
             data_dir,
             say=lambda text: console.print(text, highlight=False, soft_wrap=True),
+            precision=precision,
+            keras_precision=keras_precision,
         )
         result["machine"]["load_average_after"] = benchmark.machine()["load_average"]
     load = result["machine"]["load_average_after"]

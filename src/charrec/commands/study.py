@@ -19,12 +19,16 @@ app = typer.Typer(
 RUN_EPILOG = """\
 [bold]Examples[/]
 
-  Every factor for an MLP and a CNN on letters-dev, 3-fold cross-validation, 3 epochs
-  and 12,000 images per trial, final models trained 10 epochs on the whole training
-  split and tested once:
+  Every factor for an MLP and a CNN on letters-dev with the defaults: 3-fold
+  cross-validation, 3 epochs and 9,000 images per trial, final models trained 8
+  epochs on the whole training split and tested once:
 
-    charrec study run --data letters-dev --folds 3 --epochs 3 --limit 12000 \\
-      --final-epochs 10 --out studies/letters
+    charrec study run --data letters-dev --out studies/letters
+
+  Longer trials and final models:
+
+    charrec study run --data letters-dev --epochs 5 --limit 20000 \\
+      --final-epochs 15 --out studies/letters-long
 
   A few factors, in this order, for one base config of your own, plus any config key:
 
@@ -73,9 +77,9 @@ def _opt(*names: str, help: str, **kwargs: Any) -> Any:
 # Options that `study run` and `study tune` share.
 OutOption = Annotated[Path, _opt("--out", "-o", help="The study folder (created, or continued).")]
 DataOption = Annotated[Optional[str], _opt("--data", "-d", help="Data set name or path.")]
-EpochsOption = Annotated[Optional[int], _opt("--epochs", help="Epochs per trial.")]
+EpochsOption = Annotated[Optional[int], _opt("--epochs", help="Epochs per trial (run: default 3).")]
 LimitOption = Annotated[
-    Optional[int], _opt("--limit", help="Training images per trial (stratified subsample).")
+    Optional[int], _opt("--limit", help="Training images per trial (run: default 9000).")
 ]
 NameOption = Annotated[
     Optional[str], _opt("--name", help="Study name in its storage (default: folder name).")
@@ -117,6 +121,10 @@ def _bases(paths: list[str] | None, arms: list[str] | None, data: str) -> Any:
 
 # Optional[...] below: typer needs it on Python 3.10.
 # ruff: noqa: UP045
+def _given(**values: object) -> dict[str, object]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
 @app.command("run", epilog=RUN_EPILOG)
 def run(
     out: OutOption,
@@ -143,7 +151,7 @@ def run(
     epochs: EpochsOption = None,
     limit: LimitOption = None,
     final_epochs: Annotated[
-        Optional[int], _opt("--final-epochs", help="Epochs of the final models.")
+        Optional[int], _opt("--final-epochs", help="Epochs of the final models (default 8).")
     ] = None,
     final_limit: Annotated[
         Optional[int], _opt("--final-limit", help="Training images of the final models.")
@@ -188,10 +196,13 @@ def run(
             data_dir=str(data_dir) if data_dir else None,
             folds=folds,
             fold_seed=fold_seed,
-            trial_epochs=epochs,
-            trial_limit=limit,
-            final_epochs=final_epochs,
-            final_limit=final_limit,
+            # What is not given keeps the study's defaults (StudySpec).
+            **_given(
+                trial_epochs=epochs,
+                trial_limit=limit,
+                final_epochs=final_epochs,
+                final_limit=final_limit,
+            ),
         )
     if print_spec:
         console.print(spec.to_yaml(), end="", highlight=False, markup=False, soft_wrap=True)

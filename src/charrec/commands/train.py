@@ -239,7 +239,12 @@ def train(
         Optional[str], _opt("--device", help="auto (default), cpu or cuda.", panel=_LOOP)
     ] = None,
     precision: Annotated[
-        Optional[str], _opt("--precision", help="fp32 (default) or bf16 autocast.", panel=_LOOP)
+        Optional[str],
+        _opt(
+            "--precision",
+            help="fp32 (default), bf16 autocast, or auto (bf16 for CNNs where native).",
+            panel=_LOOP,
+        ),
     ] = None,
     channels_last: Annotated[
         Optional[bool],

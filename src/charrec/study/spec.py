@@ -4,8 +4,8 @@
     data: letters-dev
     folds: 3                      # stratified k-fold CV on the training split
     trial_epochs: 3               # budget of each cross-validated trial
-    trial_limit: 12000            # stratified subsample of the training split per trial
-    final_epochs: 10              # the final models: whole training split, tested once
+    trial_limit: 9000             # stratified subsample of the training split per trial
+    final_epochs: 8               # the final models: whole training split, tested once
     arms:                         # the models studied side by side (an MLP and a CNN)
       - name: cnn
         base: {model: {name: vgg, options: {depth: 1}}, optim: {name: adam}, ...}
@@ -47,12 +47,15 @@ DEFAULT_BASES: dict[str, dict[str, Any]] = {
         "model.options.hidden": [512, 256, 128],
         "optim.name": "adam",
         "optim.lr": 1e-3,
+        "training.precision": "auto",
     },
     "cnn": {
         "model.name": "vgg",
         "model.options.depth": 1,
         "optim.name": "adam",
         "optim.lr": 1e-3,
+        # bf16 where the CPU computes it natively: trials train about twice as fast.
+        "training.precision": "auto",
     },
 }
 
@@ -88,9 +91,11 @@ class StudySpec:
     data_dir: str | None = None
     folds: int = 3
     fold_seed: int = 0
-    trial_epochs: int | None = None
-    trial_limit: int | None = None
-    final_epochs: int | None = None
+    # The defaults keep a study of every factor for a CNN on letters-dev (3 folds) within
+    # about 20 minutes on 2 cores; None: the base config's epochs, or every image.
+    trial_epochs: int | None = 3
+    trial_limit: int | None = 9000
+    final_epochs: int | None = 8
     final_limit: int | None = None
 
     # --- YAML ------------------------------------------------------------------------------

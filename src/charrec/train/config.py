@@ -49,7 +49,9 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "asgd")
 SCHEDULES = ("constant", "step", "exponential", "cosine", "onecycle", "plateau")
 MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("fp32", "bf16")
+# auto: bf16 autocast for convolutional nets where the hardware computes bf16 natively
+# (a CUDA GPU with bf16, a CPU with AMX), fp32 otherwise (charrec.train.precision).
+PRECISIONS = ("fp32", "bf16", "auto")
 # How images that are not 28×28 are made so at load (charrec.data.resize.POLICIES).
 RESIZES = ("emnist", "pad")
 

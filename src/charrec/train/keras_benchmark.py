@@ -20,6 +20,9 @@ from typing import Any
 
 from charrec.errors import CharrecError
 
+# charrec's precision names and the Keras dtype policies that compute the same way.
+KERAS_POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16"}
+
 
 def _mnist_npz(folder: Path, data_dir: str | None) -> Path:
     import numpy as np
@@ -34,10 +37,11 @@ def _mnist_npz(folder: Path, data_dir: str | None) -> Path:
     return path
 
 
-def keras_run(python: str, data: Path, epochs: int) -> dict[str, Any]:
+def keras_run(python: str, data: Path, epochs: int, precision: str = "fp32") -> dict[str, Any]:
     script = Path(__file__).with_name("keras_peer.py")
+    policy = KERAS_POLICIES[precision]
     done = subprocess.run(
-        [python, str(script), str(data), "--epochs", str(epochs)],
+        [python, str(script), str(data), "--epochs", str(epochs), "--precision", policy],
         capture_output=True,
         text=True,
         env={"TF_CPP_MIN_LOG_LEVEL": "2", "PATH": "/usr/bin:/bin"},
@@ -76,21 +80,34 @@ def compare_with_keras(
     data_dir: str | None = None,
     extra: list[str] | None = None,
     say: Any = print,
+    precision: str = "fp32",
+    keras_precision: str = "fp32",
 ) -> dict[str, Any]:
-    """Rounds of (Keras, charrec) in turns; the median round's ratio is the answer."""
+    """Rounds of (Keras, charrec) in turns; the median round's ratio is the answer.
+
+    `precision` is charrec's (`--precision`), `keras_precision` the peer's (fp32 is the
+    example as written; bf16 runs it under Keras' mixed_bfloat16 policy).
+    """
     rows = []
     with tempfile.TemporaryDirectory(prefix="charrec-keras-") as tmp:
         folder = Path(tmp)
         data = _mnist_npz(folder, data_dir)
         for index in range(rounds):
-            keras = keras_run(python, data, epochs)
-            ours = charrec_run(folder, epochs, data_dir, extra or [])
+            keras = keras_run(python, data, epochs, keras_precision)
+            ours = charrec_run(folder, epochs, data_dir, ["--precision", precision, *(extra or [])])
             ratio = keras["seconds"] / ours["seconds"]
             rows.append({"keras": keras, "charrec": ours, "ratio": ratio})
             say(
-                f"round {index + 1}: Keras {keras['seconds']:.1f} s "
-                f"({100 * keras['test_accuracy']:.2f}% test), charrec {ours['seconds']:.1f} s "
+                f"round {index + 1}: Keras ({keras_precision}) {keras['seconds']:.1f} s "
+                f"({100 * keras['test_accuracy']:.2f}% test), charrec ({precision}) "
+                f"{ours['seconds']:.1f} s "
                 f"({100 * ours['test_accuracy']:.2f}% test): charrec {ratio:.2f}× as fast"
             )
     ratios = sorted(r["ratio"] for r in rows)
-    return {"epochs": epochs, "rounds": rows, "median_ratio": ratios[len(ratios) // 2]}
+    return {
+        "epochs": epochs,
+        "precision": precision,
+        "keras_precision": keras_precision,
+        "rounds": rows,
+        "median_ratio": ratios[len(ratios) // 2],
+    }

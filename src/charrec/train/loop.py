@@ -61,6 +61,7 @@ from charrec.train.optim import (
     schedule_params,
     split_weight_decay,
 )
+from charrec.train.precision import resolve_precision
 from charrec.train.progress import ProgressCallback, format_duration
 from charrec.train.shards import BatchShards, ShardLoss, Tensors3, has_batch_norm
 from charrec.train.tensorboard import TensorBoardCallback
@@ -363,7 +364,8 @@ class Trainer:
         )
         self.stopper = EarlyStopping(cfg.training.early_stopping)
         self.l1_weights = split_weight_decay(self.model)[0] if cfg.regularisation.l1 else []
-        self.autocast = cfg.training.precision == "bf16"
+        self.precision = resolve_precision(cfg.training.precision, self.device, self.model)
+        self.autocast = self.precision == "bf16"
         self.log_every = LOG_EVERY.get(self.device.type, 10)
         self.history: list[dict[str, float]] = []
         self.best_weights: dict[str, torch.Tensor] | None = None
@@ -627,6 +629,7 @@ class Trainer:
                 "seed": cfg.training.seed,
                 "fingerprint": data.fingerprint,
             },
+            "precision": self.precision,
             "epoch": epoch,
             "metrics": metrics,
         }
@@ -805,7 +808,7 @@ class Trainer:
         self.console.print(
             f"{what}{cfg.model.name} ({self.parameters:,} parameters) on {cfg.data.name}: "
             f"{len(data.train_y):,} training / {len(data.val_y):,} validation images, "
-            f"{self.device}{ranks}{threads}, {cfg.training.precision}"
+            f"{self.device}{ranks}{threads}, {self.precision}"
             f"{', channels_last' if cfg.training.channels_last else ''}"
             f"{f', {shards} batch shards' if (shards := cfg.training.batch_shards) > 1 else ''}",
             highlight=False,
