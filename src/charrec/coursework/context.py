@@ -68,7 +68,13 @@ class Context:
 
         config = apply_overrides(
             TrainConfig(),
-            {**overrides, "data.data_dir": self.data_dir, "run.out": str(self.runs / name)},
+            {
+                # bf16 autocast for the CNNs where the CPU computes bf16 natively.
+                "training.precision": "auto",
+                **overrides,
+                "data.data_dir": self.data_dir,
+                "run.out": str(self.runs / name),
+            },
         ).validate()
         result = run_unit(make_unit("coursework", 0, name, name, config))
         return Trained(name, self.runs / name, config, result)

@@ -32,6 +32,7 @@ def write_coursework_report(
             "earlier run count their first run's time). Every number below was measured by "
             f"that run. Letters data: `{ctx.letters}`, because {ctx.letters_reason}."
         ),
+        Text(_precision_note()),
         Table(["", ""], [[k, v] for k, v in facts.items()]),
         Table(["section", "time", ""], timing, numeric=(1,)),
     )
@@ -42,3 +43,18 @@ def write_coursework_report(
             blocks.append(Text(f"Reproduce this section alone:\n\n{listing}"))
         report.section(record.spec.question, *blocks)
     return write_pages(report, ctx.out)
+
+
+def _precision_note() -> str:
+    from charrec.machine import has_bf16_matrix_units
+
+    where = (
+        "this CPU does (Intel AMX), so the CNNs here trained in bf16 autocast"
+        if has_bf16_matrix_units()
+        else "this CPU does not, so everything here trained in fp32"
+    )
+    return (
+        "Precision (`training.precision: auto`): convolutional nets train in bf16 autocast "
+        "where the CPU computes bf16 natively, dense nets and other CPUs in fp32; "
+        f"{where}. Each run's model.json records its precision."
+    )
