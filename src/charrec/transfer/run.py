@@ -32,6 +32,8 @@ COMMON = {
     "augment": "light",
     "training.epochs": 30,
     "training.batch_size": 64,
+    # bf16 autocast for convolutional nets where the CPU computes bf16 natively.
+    "training.precision": "auto",
 }
 # Strategies that train the source's weights (zero-shot trains nothing, scratch starts anew).
 TRAINED = ("linear-probe", "added-layers", "top-blocks", "finetune")
