@@ -15,7 +15,7 @@ from PIL import Image
 
 import charrec
 from charrec.data import load_dataset
-from charrec.errors import ConfigError
+from charrec.errors import CharrecError, ConfigError
 from charrec.evaluate import evaluate_run
 from charrec.fileio import write_json
 from charrec.infer.benchmark import member_costs
@@ -266,3 +266,14 @@ def test_a_seed_ensemble_trains_its_members_once_and_refuses_a_changed_recipe(
     recipe.write_text(changed.to_yaml())
     code, _, stderr = run([*args, "--overwrite"], capsys)
     assert code == 2 and "another config" in stderr
+
+
+def test_transfer_refuses_an_ensemble_as_its_source(tmp_path: Path) -> None:
+    from charrec.transfer.source import source_architecture
+
+    classes = [str(d) for d in range(10)]
+    a = random_run(tmp_path / "a", classes, mean=0.1, std=0.3, seed=0)
+    b = random_run(tmp_path / "b", classes, mean=0.1, std=0.3, seed=1)
+    folder = build_ensemble([str(a), str(b)], tmp_path / "ens")
+    with pytest.raises(CharrecError, match="is an ensemble"):
+        source_architecture(str(folder))

@@ -176,7 +176,8 @@ def load_run(run_dir: str | Path, weights: str = "model") -> tuple[nn.Module, di
     it) or "best". The metadata is model.json: model name and options, num_classes,
     classes, preprocessing (mean, std, input size, ink polarity), data name and
     fingerprint, epoch, metrics. To preprocess an image as in training: uint8 white ink on
-    black, 28×28, x = (pixels / 255 - mean) / std.
+    black, 28×28, x = (pixels / 255 - mean) / std. An ensemble folder (`charrec ensemble`)
+    loads as one `charrec.models.ensemble.Ensemble` of its members.
     """
     run = RunFolder(run_dir)
     if not run.path.is_dir():
