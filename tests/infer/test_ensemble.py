@@ -277,3 +277,28 @@ def test_transfer_refuses_an_ensemble_as_its_source(tmp_path: Path) -> None:
     folder = build_ensemble([str(a), str(b)], tmp_path / "ens")
     with pytest.raises(CharrecError, match="is an ensemble"):
         source_architecture(str(folder))
+
+
+def test_overwrite_never_replaces_a_training_run(tmp_path: Path) -> None:
+    classes = [str(d) for d in range(10)]
+    a = random_run(tmp_path / "a", classes, mean=0.1, std=0.3, seed=0)
+    b = random_run(tmp_path / "b", classes, mean=0.1, std=0.3, seed=1)
+    c = random_run(tmp_path / "c", classes, mean=0.1, std=0.3, seed=2)
+    before = (c / "model.json").read_bytes()
+    with pytest.raises(ConfigError, match="not an ensemble"):
+        build_ensemble([str(a), str(b)], c, overwrite=True)
+    assert (c / "model.json").read_bytes() == before
+
+
+def test_an_ensemble_can_be_a_member_of_another(tmp_path: Path) -> None:
+    classes = [str(d) for d in range(10)]
+    a, b, c = (
+        random_run(tmp_path / name, classes, mean=0.1 * (i + 1), std=0.3, seed=i)
+        for i, name in enumerate("abc")
+    )
+    inner = build_ensemble([str(a), str(b)], tmp_path / "inner")
+    outer = build_ensemble([str(inner), str(c)], tmp_path / "outer")
+    images = np.random.default_rng(1).integers(0, 256, (16, 28, 28), dtype=np.uint8)
+    expected = (probabilities(a, images) + probabilities(b, images)) / 4
+    expected += probabilities(c, images) / 2
+    assert np.abs(probabilities(outer, images) - expected).max() < TOLERANCE

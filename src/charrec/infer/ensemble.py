@@ -194,8 +194,17 @@ def _check_out(out: Path, members: Sequence[Member], overwrite: bool) -> None:
             raise ConfigError(
                 f"--out {out} is member {member.source}; write the ensemble elsewhere"
             )
-    if (out / "model.json").exists() and not overwrite:
+    if not (out / "model.json").exists():
+        return
+    if not overwrite:
         raise ConfigError(f"{out} already holds a model; replace it with --overwrite")
+    try:
+        name = read_json(out / "model.json")["model"]["name"]
+    except (CharrecError, KeyError, TypeError):
+        name = None
+    if name != "ensemble":
+        # --overwrite replaces an ensemble; a training run's other files would stay behind.
+        raise ConfigError(f"{out} holds a trained run, not an ensemble; choose another --out")
 
 
 def build_ensemble(
