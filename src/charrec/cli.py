@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "train": ("charrec.commands.train", "train", "EPILOG"),
     "evaluate": ("charrec.commands.evaluate", "evaluate", "EVALUATE_EPILOG"),
     "compare": ("charrec.commands.evaluate", "compare", "COMPARE_EPILOG"),
+    "ensemble": ("charrec.commands.ensemble", "ensemble", "EPILOG"),
     "export": ("charrec.commands.export", "export", "EPILOG"),
     "tensorboard": ("charrec.commands.tensorboard", "tensorboard", "EPILOG"),
     "predict": ("charrec.commands.predict", "predict", "EPILOG"),

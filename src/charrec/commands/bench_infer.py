@@ -34,7 +34,9 @@ def bench_infer(
     then batches of 28×28 images through the model alone, and compares that with the
     machine's fp32 matrix-multiply peak. Run it on a quiet machine; the load average
     before and after is printed with the numbers, and the CPU time per picture, which
-    stays near the quiet machine's latency when other processes share the cores.
+    stays near the quiet machine's latency when other processes share the cores. An
+    ensemble folder (`charrec ensemble`) is timed whole, and each member's parameters and
+    FLOPs are listed.
     """
     import json
     import os

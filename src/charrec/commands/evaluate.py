@@ -115,6 +115,9 @@ def evaluate(
         ("expected calibration error", _pct(m["ece"])),
         ("inference", f"{m['throughput']['images_per_second']:,.0f} images/s"),
     ]
+    if model.get("parameters"):
+        members = f" in {model['members']} members" if model.get("members") else ""
+        rows.append(("model size", f"{model['parameters']:,} parameters{members}"))
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)

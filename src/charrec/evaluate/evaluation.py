@@ -208,6 +208,8 @@ def evaluate_run(
         "epoch": meta.get("epoch"),
         "parameters": meta.get("parameters"),
         "trained_on": (meta.get("data") or {}).get("name"),
+        # An ensemble's size: how many models each image goes through.
+        "members": len((meta.get("model") or {}).get("members") or []) or None,
     }
     metrics["training"] = run_training_facts(run.path)
     result = EvaluationResult(

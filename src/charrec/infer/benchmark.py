@@ -13,7 +13,7 @@
   `repeat` calls (at most BATCH_REPEAT);
 - the model's FLOPs per image (`torch.utils.flop_counter.FlopCounterMode`: convolutions
   and matrix products, one multiply-add counted as 2 FLOPs; element-wise layers, pooling
-  and batch norm are not counted);
+  and batch norm are not counted), and for an ensemble each member's FLOPs and parameters;
 - this machine's fp32 matrix-multiply peak: the fastest of many 1024³ sgemms in PyTorch
   (MKL) and ONNX Runtime (MLAS) on all threads, measured before, between and after the
   backends;
@@ -80,6 +80,8 @@ class InferBenchmark:
     peak_flops: float
     threads: int
     results: list[BackendResult]
+    # An ensemble's members, each {"source", "model", "parameters", "flops_per_image"}.
+    members: list[dict[str, Any]] = field(default_factory=list)
 
     def fraction_of_peak(self, images_per_second: float) -> float:
         return images_per_second * self.flops_per_image / self.peak_flops
@@ -145,6 +147,26 @@ def flops_per_image(model: torch.nn.Module, input_size: tuple[int, int] = (28, 2
     with torch.inference_mode(), counter:
         model.eval()(torch.zeros((1, 1, *input_size)))
     return int(counter.get_total_flops())
+
+
+def member_costs(net: torch.nn.Module, meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """An ensemble's members with their parameters and FLOPs per image; [] for one model."""
+    from charrec.models.ensemble import Ensemble
+
+    if not isinstance(net, Ensemble):
+        return []
+    size = tuple(int(v) for v in meta["preprocessing"]["input_size"])
+    spec = meta["model"]
+    sources = spec.get("sources") or [f"member {i + 1}" for i in range(len(net.members))]
+    return [
+        {
+            "source": str(source),
+            "model": member_spec.get("name"),
+            "parameters": sum(p.numel() for p in member.parameters()),
+            "flops_per_image": flops_per_image(member, size),  # type: ignore[arg-type]
+        }
+        for source, member_spec, member in zip(sources, spec["members"], net.members, strict=True)
+    ]
 
 
 def _onnx_matmul(size: int) -> Callable[[np.ndarray, np.ndarray], object]:
@@ -258,6 +280,7 @@ def run_benchmark(
         peak_flops=peak,
         threads=torch.get_num_threads(),
         results=results,
+        members=member_costs(net, reference.meta),
     )
 
 
@@ -280,6 +303,7 @@ def to_dict(bench: InferBenchmark, load: tuple[float, float]) -> dict[str, Any]:
             f"fastest fp32 {PEAK_SIZE}³ sgemm of PyTorch and ONNX Runtime, {bench.threads} threads"
         ),
         "threads": bench.threads,
+        "members": bench.members,
         "load_average": {"before": load[0], "after": load[1]},
         "backends": {
             r.backend: {
@@ -309,6 +333,16 @@ def print_report(bench: InferBenchmark, load: tuple[float, float], console: Cons
         f"{bench.threads} threads); load average {load[0]:.2f} before, {load[1]:.2f} after",
         soft_wrap=True,
     )
+    if bench.members:
+        console.print(
+            f"an ensemble of {len(bench.members)}: "
+            + "; ".join(
+                f"{escape(m['source'])} ({m['model']}, {m['parameters']:,} parameters, "
+                f"{m['flops_per_image'] / 1e6:.2f} MFLOPs)"
+                for m in bench.members
+            ),
+            soft_wrap=True,
+        )
     latency = Table(title="End-to-end latency, file on disk → answer (ms)")
     latency.add_column("backend")
     latency.add_column("picture")

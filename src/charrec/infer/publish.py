@@ -148,27 +148,35 @@ def _flatten(values: Any, prefix: str = "") -> dict[str, Any]:
 
 def _check_recipe(recipe: Path, run: Any) -> None:
     """The run's config.yaml must be the recipe's config, or the card would not be true."""
-    from charrec.models import model_info
     from charrec.train.config import TrainConfig
 
     if not run.config.is_file():
         raise CharrecError(f"{run.path} has no config.yaml to check against recipe {recipe}")
-    config = TrainConfig.from_yaml(recipe)
-    # A run's config.yaml names every model option (defaults resolved); so must the recipe's.
-    config.model.options = model_info(config.model.name).resolve(config.model.options)
-    wanted = _flatten(TrainConfig.from_dict(config.to_dict()).to_dict())
-    used = _flatten(TrainConfig.from_yaml(run.config).to_dict())
-    differing = sorted(
-        key
-        for key in set(wanted) | set(used)
-        if key not in _IGNORED_CONFIG_KEYS and wanted.get(key) != used.get(key)
-    )
-    if differing:
-        shown = ", ".join(f"{k} ({used.get(k)!r} vs {wanted.get(k)!r})" for k in differing[:5])
+    shown = config_differences(TrainConfig.from_yaml(recipe), run.config)
+    if shown:
         raise CharrecError(
             f"{run.path} was not trained with recipe {recipe}: it differs in {shown}; "
             "retrain with the recipe, or name the recipe that made it with --recipe"
         )
+
+
+def config_differences(wanted: Any, used_yaml: Path) -> str:
+    """The keys (at most five, with the run's and the wanted value) in which the run config
+    `used_yaml` differs from the TrainConfig `wanted`; "" if it is the same run."""
+    from charrec.models import model_info
+    from charrec.train.config import TrainConfig
+
+    config = TrainConfig.from_dict(wanted.to_dict())
+    # A run's config.yaml names every model option (defaults resolved); so must the recipe's.
+    config.model.options = model_info(config.model.name).resolve(config.model.options)
+    want = _flatten(TrainConfig.from_dict(config.to_dict()).to_dict())
+    used = _flatten(TrainConfig.from_yaml(used_yaml).to_dict())
+    differing = sorted(
+        key
+        for key in set(want) | set(used)
+        if key not in _IGNORED_CONFIG_KEYS and want.get(key) != used.get(key)
+    )
+    return ", ".join(f"{k} ({used.get(k)!r} vs {want.get(k)!r})" for k in differing[:5])
 
 
 def _trained_date(weights: Path) -> str:
@@ -237,7 +245,7 @@ def build_card(
         "test_data": f"{data}:test",
         "test_images": int(metrics["images"]),
         "test_accuracy": float(metrics["accuracy"]),
-        "metrics": _card_metrics(metrics),
+        "metrics": card_metrics(metrics),
         "trained": trained,
         "epochs": meta.get("epoch"),
         "recipe": recipe_text,
@@ -255,7 +263,7 @@ def _describe(dataset: str | None) -> str | None:
     return get_spec(dataset).description if dataset in list_datasets() else None
 
 
-def _card_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+def card_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     per_class = {
         label: values
         for label, values in metrics["per_class"].items()
@@ -286,7 +294,7 @@ def _card_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     return card
 
 
-def _percent(value: float | None) -> str:
+def percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.2f}%"
 
 
@@ -309,14 +317,14 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"({data['val_images']:,} more for validation), {card['epochs']} epochs |",
         f"| trained | {card['trained']} with charrec {card['charrec_version']} |",
         f"| test data | {card['test_data']}, {card['test_images']:,} images |",
-        f"| test accuracy | {_percent(card['test_accuracy'])} |",
-        f"| macro F1 | {_percent(m['macro']['f1'])} |",
-        f"| macro precision / recall | {_percent(m['macro']['precision'])} / "
-        f"{_percent(m['macro']['recall'])} |",
-        f"| top-3 accuracy | {_percent(m['top_3_accuracy'])} |",
+        f"| test accuracy | {percent(card['test_accuracy'])} |",
+        f"| macro F1 | {percent(m['macro']['f1'])} |",
+        f"| macro precision / recall | {percent(m['macro']['precision'])} / "
+        f"{percent(m['macro']['recall'])} |",
+        f"| top-3 accuracy | {percent(m['top_3_accuracy'])} |",
     ]
     if "accuracy_ignoring_case" in m:
-        lines.append(f"| accuracy ignoring case | {_percent(m['accuracy_ignoring_case'])} |")
+        lines.append(f"| accuracy ignoring case | {percent(m['accuracy_ignoring_case'])} |")
     lines += [
         f"| calibration error (ECE) | {m['ece']:.4f} |",
         "",
@@ -329,8 +337,8 @@ def card_markdown(card: dict[str, Any]) -> str:
         "| class | F1 | precision | recall | images |",
         "|---|---|---|---|---|",
         *(
-            f"| {c['class']} | {_percent(c['f1'])} | {_percent(c['precision'])} | "
-            f"{_percent(c['recall'])} | {c['support']:,} |"
+            f"| {c['class']} | {percent(c['f1'])} | {percent(c['precision'])} | "
+            f"{percent(c['recall'])} | {c['support']:,} |"
             for c in m["weakest_classes"]
         ),
         "",
@@ -408,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     card = read_json(folder / "card.json")
     print(
         f"published {args.name} to {folder}: {card['test_data']} accuracy "
-        f"{_percent(card['test_accuracy'])}, macro F1 {_percent(card['metrics']['macro']['f1'])}"
+        f"{percent(card['test_accuracy'])}, macro F1 {percent(card['metrics']['macro']['f1'])}"
     )
     return 0
 

@@ -189,9 +189,10 @@ def _resolve(model: str | os.PathLike) -> tuple[Path, str, bool]:
 
 
 def _card(folder: Path, meta: dict[str, Any], shipped: bool) -> dict[str, Any]:
-    """A shipped model's card; for a run folder, the facts of its files."""
+    """A shipped model's or an ensemble's card; for a run folder, the facts of its files."""
     card_path = folder / "card.json"
-    return read_json(card_path) if shipped and card_path.is_file() else run_card(folder, meta)
+    has_card = shipped or (meta.get("model") or {}).get("name") == "ensemble"
+    return read_json(card_path) if has_card and card_path.is_file() else run_card(folder, meta)
 
 
 class Recognizer:

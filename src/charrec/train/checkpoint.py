@@ -176,7 +176,8 @@ def load_run(run_dir: str | Path, weights: str = "model") -> tuple[nn.Module, di
     it) or "best". The metadata is model.json: model name and options, num_classes,
     classes, preprocessing (mean, std, input size, ink polarity), data name and
     fingerprint, epoch, metrics. To preprocess an image as in training: uint8 white ink on
-    black, 28×28, x = (pixels / 255 - mean) / std.
+    black, 28×28, x = (pixels / 255 - mean) / std. An ensemble folder (`charrec ensemble`)
+    loads as one `charrec.models.ensemble.Ensemble` of its members.
     """
     run = RunFolder(run_dir)
     if not run.path.is_dir():
@@ -195,11 +196,21 @@ def load_run(run_dir: str | Path, weights: str = "model") -> tuple[nn.Module, di
         raise CharrecError(f"weights must be 'model' or 'best', got {weights!r}")
     path = run.weights if weights == "model" else run.best_weights
     try:
-        spec = meta["model"]
         size = int(meta["preprocessing"]["input_size"][0])
-        classes = int(meta["num_classes"])
-        model = build_model(spec["name"], spec["options"], classes, size, spec.get("added"))
+        model = model_from_spec(meta["model"], int(meta["num_classes"]), size)
     except (KeyError, TypeError, ValueError) as exc:
         raise CharrecError(f"{run.model_json} is incomplete: missing or bad {exc}") from None
     load_weights_into(model, path)
     return model.eval(), meta
+
+
+def model_from_spec(spec: dict[str, Any], num_classes: int, image_size: int = 28) -> nn.Module:
+    """The untrained model model.json's "model" entry describes: a registry model, or an
+    ensemble (name "ensemble") whose "members" are such entries themselves."""
+    from charrec.models.ensemble import ENSEMBLE, Ensemble
+
+    if spec["name"] == ENSEMBLE:
+        members = [model_from_spec(m, num_classes, image_size) for m in spec["members"]]
+        inputs = [tuple(m.get("input", (1.0, 0.0))) for m in spec["members"]]
+        return Ensemble(members, spec["weights"], inputs)
+    return build_model(spec["name"], spec["options"], num_classes, image_size, spec.get("added"))

@@ -39,6 +39,15 @@ def source_name(source: str) -> str:
     return folder.name if folder.parent == WEIGHTS_DIR else str(folder)
 
 
+def _refuse_ensemble(source: str, meta: Any) -> None:
+    # An ensemble has no one body to carry over, nor one architecture to start from.
+    model = (meta.get("model") if isinstance(meta, dict) else None) or {}
+    if isinstance(model, dict) and model.get("name") == "ensemble":
+        raise CharrecError(
+            f"transfer source {source!r} is an ensemble; transfer from one of its members"
+        )
+
+
 def load_source(source: str) -> tuple[nn.Module, dict[str, Any]]:
     """The source model (eval mode, CPU) and its model.json, checked to fit the targets."""
     from charrec.train.checkpoint import load_run, read_json
@@ -52,6 +61,7 @@ def load_source(source: str) -> tuple[nn.Module, dict[str, Any]]:
         channels = int(pre.get("channels", 1))
     except (TypeError, ValueError):
         raise CharrecError(f"{folder / 'model.json'}: unreadable input size") from None
+    _refuse_ensemble(source, described)
     if size != TARGET_INPUT or channels != 1:
         raise CharrecError(
             f"transfer source {source!r} takes {channels}×{'×'.join(map(str, size))} images; "
@@ -66,6 +76,7 @@ def source_architecture(source: str) -> tuple[str, dict[str, Any]]:
     from charrec.train.checkpoint import read_json
 
     meta = read_json(source_folder(source) / "model.json")
+    _refuse_ensemble(source, meta)
     try:
         return str(meta["model"]["name"]), dict(meta["model"]["options"])
     except (KeyError, TypeError):

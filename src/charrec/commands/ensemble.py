@@ -1,0 +1,140 @@
+"""`charrec ensemble`: trained models as one ensemble folder, thin over charrec.infer.ensemble."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from charrec.commands.options import DataDirOption
+from charrec.errors import ConfigError
+
+EPILOG = """\
+[bold]Examples[/]
+
+  Two run folders and the shipped digits model, averaged, scored on MNIST test:
+
+    charrec ensemble runs/a runs/b digits --out runs/ens --data mnist
+
+  Weighted by each member's validation accuracy:
+
+    charrec ensemble runs/a runs/b runs/c --out runs/ens --weighted
+
+  A seed ensemble: one recipe trained with seeds 0, 1 and 2 into
+  runs/ens/members/seed-S, then averaged; rerun it to continue after a stop:
+
+    charrec ensemble --recipe recipes/digits.yaml --seeds 0,1,2 \\
+      --out runs/ens --data mnist
+
+  The folder goes wherever a run folder goes:
+
+    charrec evaluate runs/ens --data mnist
+    charrec predict photo.png --model runs/ens
+    charrec export runs/ens --format onnx
+    charrec bench infer --model runs/ens
+
+  Members must name the same classes and take the same input. The card (card.md,
+  card.json) lists the members, their own test scores and cost (parameters, FLOPs
+  per image) beside the ensemble's.
+"""
+
+
+# Optional[...] below: typer needs it on Python 3.10.
+# ruff: noqa: UP045
+def ensemble(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="The ensemble folder to write.", show_default=False)
+    ],
+    members: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            help="Run folders or shipped model names (at least two).", show_default=False
+        ),
+    ] = None,
+    weighted: Annotated[
+        bool, typer.Option("--weighted", help="Weight members by validation accuracy.")
+    ] = False,
+    data: Annotated[
+        Optional[str],
+        typer.Option(
+            "--data",
+            "-d",
+            help="Score the ensemble and each member on this data set (its test split).",
+            show_default=False,
+        ),
+    ] = None,
+    split: Annotated[
+        Optional[str],
+        typer.Option("--split", "-s", help="Split of --data (default test).", show_default=False),
+    ] = None,
+    data_dir: DataDirOption = None,
+    recipe: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--recipe", help="Train the members from this config, one per seed.", show_default=False
+        ),
+    ] = None,
+    seeds: Annotated[
+        str, typer.Option("--seeds", help="Seeds of the --recipe members, e.g. 0,1,2.")
+    ] = "0,1,2",
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an ensemble already in --out.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
+) -> None:
+    """Average trained models' probabilities: one ensemble folder for every command."""
+    from charrec.infer.ensemble import build_ensemble
+
+    console = Console(quiet=quiet)
+    sources: list[str | Path] = list(members or [])
+    if recipe is not None:
+        if sources:
+            raise ConfigError("give member folders or --recipe, not both")
+        from charrec.infer.ensemble_seeds import parse_seeds, train_seed_members
+
+        parsed = parse_seeds(seeds)
+        if (out / "model.json").exists() and not overwrite:
+            raise ConfigError(f"{out} already holds a model; replace it with --overwrite")
+        sources = list(train_seed_members(recipe, parsed, out, console=console, verbose=not quiet))
+    elif not sources:
+        raise ConfigError("name at least two run folders or shipped models, or give --recipe")
+    folder = build_ensemble(
+        [str(s) for s in sources],
+        out,
+        weighted=weighted,
+        data=data,
+        split=split,
+        data_dir=data_dir,
+        overwrite=overwrite,
+    )
+    _print_summary(console, folder)
+
+
+def _print_summary(console: Console, folder: Path) -> None:
+    from charrec.fileio import read_json
+    from charrec.infer.publish import percent
+
+    card = read_json(folder / "card.json")
+    console.print(
+        f"wrote ensemble {escape(str(folder))}: {len(card['members'])} members, "
+        f"{card['parameters']:,} parameters, {card['flops_per_image'] / 1e6:.2f} MFLOPs "
+        "per image",
+        soft_wrap=True,
+        highlight=False,
+    )
+    on = card["test_data"]
+    for m in card["members"]:
+        score = f", {percent(m['accuracy_on_data'])} on {on}" if on else ""
+        console.print(
+            f"  {escape(m['source'])}: {m['model']}, weight {m['weight']:.3f}{score}",
+            soft_wrap=True,
+            highlight=False,
+        )
+    if on:
+        console.print(
+            f"ensemble: {percent(card['test_accuracy'])} on {on}", soft_wrap=True, highlight=False
+        )
+    console.print(f"card: {escape(str(folder / 'card.md'))}", soft_wrap=True, highlight=False)
