@@ -54,12 +54,15 @@ def open_storage(url: str, heartbeat: int = DEFAULT_HEARTBEAT):
     # Heartbeats are "experimental" in Optuna since 2.9; the warning says nothing to users.
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
-        return optuna.storages.RDBStorage(
+        storage = optuna.storages.RDBStorage(
             _driver_url(url),
             heartbeat_interval=heartbeat,
             grace_period=heartbeat * STALE_AFTER,
             engine_kwargs=_engine_kwargs(url),
         )
+        if url.startswith("sqlite"):
+            _serialise_sqlite(storage.engine)
+        return storage
     except OperationalError as exc:
         detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise CharrecError(f"cannot open the study storage {describe(url)}: {detail}") from None
@@ -70,6 +73,28 @@ def open_storage(url: str, heartbeat: int = DEFAULT_HEARTBEAT):
             f"the storage {describe(url)} needs the {exc.name} package: "
             "pip install 'charrec[postgres]'"
         ) from None
+
+
+def _serialise_sqlite(engine) -> None:
+    """Make every SQLite transaction take the write lock when it begins.
+
+    Optuna claims a waiting trial by reading its state and writing RUNNING in one
+    transaction, with SELECT ... FOR UPDATE, which PostgreSQL honours and SQLite ignores;
+    and Python's sqlite3 starts a transaction only at the first write, so two workers
+    could both read WAITING and both claim the trial. BEGIN IMMEDIATE makes the read and
+    the write one step (SQLAlchemy's recipe for serializable SQLite transactions).
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _driver_leaves_transactions_to_us(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_with_the_write_lock(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened before the listeners go
 
 
 def _engine_kwargs(url: str) -> dict:

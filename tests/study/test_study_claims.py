@@ -1,0 +1,46 @@
+"""Workers sharing a study's SQLite file never claim the same trial twice."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from charrec.study.storage import default_url, open_storage
+from charrec.study.worker import StudyStore
+
+TRIALS = 80
+
+CLAIMER = """
+import sys, time
+from pathlib import Path
+from charrec.study.storage import open_storage
+from charrec.study.worker import StudyStore
+
+url, name, go, out = sys.argv[1:5]
+store = StudyStore(open_storage(url), name)
+while not Path(go).exists():
+    time.sleep(0.001)
+claimed = []
+while (trial := store.claim()) is not None:
+    claimed.append(trial.number)
+Path(out).write_text(" ".join(map(str, claimed)))
+"""
+
+
+def test_two_workers_claim_each_waiting_trial_once(tmp_path: Path) -> None:
+    url = default_url(tmp_path)
+    store = StudyStore(open_storage(url), "claims")
+    for index in range(TRIALS):
+        store.study.enqueue_trial({}, user_attrs={"unit": f"unit-{index}"})
+    go = tmp_path / "go"
+    outs = [tmp_path / f"worker-{w}.txt" for w in range(2)]
+    workers = [
+        subprocess.Popen([sys.executable, "-c", CLAIMER, url, "claims", str(go), str(out)])
+        for out in outs
+    ]
+    go.touch()  # both start claiming at once
+    for worker in workers:
+        assert worker.wait(timeout=120) == 0
+    claimed = [int(n) for out in outs for n in out.read_text().split()]
+    assert sorted(claimed) == list(range(TRIALS))  # every trial, each by one worker
