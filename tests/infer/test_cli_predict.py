@@ -44,8 +44,6 @@ def scans(tmp_path: Path, font: Path) -> Path:
 GOOD = ("more/four.bmp", "seven.jpg", "two.png")
 
 
-
-
 def one_line_error(code: int, err: str, expected: str) -> None:
     assert code == 2
     assert expected in err, err

@@ -31,6 +31,7 @@ import numpy as np
 
 from charrec.errors import CharrecError, ConfigError, unknown_choice
 from charrec.fileio import read_json
+from charrec.infer.case import CaseAnswer, CaseReading
 from charrec.infer.imageio import ImageError, ImageSource, source_name
 from charrec.infer.preprocess import (
     OUTPUT_SIZE,
@@ -111,6 +112,9 @@ class Prediction:
     preprocessing: dict[str, Any]
     # Where the enlarged seen image was saved (explain=True), else None.
     explained: str | None = None
+    # For a model that keeps both cases of letters apart (52 or 62 classes): the letter
+    # with its cases' probabilities summed, and its case (charrec.infer.case); else None.
+    merged: CaseAnswer | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values, without the image."""
@@ -121,6 +125,8 @@ class Prediction:
             "top": [{"label": label, "probability": p} for label, p in self.top],
             "preprocessing": self.preprocessing,
         }
+        if self.merged is not None:
+            data["merged"] = self.merged.to_dict()
         if self.explained is not None:
             data["explained"] = self.explained
         return data
@@ -216,6 +222,8 @@ class Recognizer:
         self.name = name
         self.meta = meta
         self.classes: list[str] = [str(c) for c in meta["classes"]]
+        # How to answer the letter and its case; None for a model without case classes.
+        self.case_reading = CaseReading.of(self.classes)
         self.card: dict[str, Any] = card if card is not None else {}
         self.preprocessor = Preprocessor(preprocess or preprocess_config_for(meta, self.card))
         self.backend_name = backend
@@ -420,6 +428,7 @@ class Recognizer:
             seen=result.image,
             preprocessing=result.to_dict(),
             explained=saved,
+            merged=None if self.case_reading is None else self.case_reading.answer(probs),
         )
 
 
