@@ -432,6 +432,11 @@ class Recognizer:
         )
 
 
+def model_folder(model: str | os.PathLike) -> Path:
+    """The folder of a shipped model's name or a run folder (ConfigError if neither)."""
+    return _resolve(model)[0]
+
+
 def model_classes(model: str | os.PathLike) -> list[str] | None:
     """The class names a shipped model or run folder predicts, read from its model.json
     without loading it (None if it cannot be read: loading will say why)."""
