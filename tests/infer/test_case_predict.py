@@ -170,3 +170,19 @@ def test_the_case_reading_agrees_with_the_letters_merged_by_evaluation(case_run:
     merged, names = merge_case_probabilities(probs, recognizer.classes)
     space = match_classes(recognizer.classes, names)
     np.testing.assert_allclose(space.apply(probs), merged, rtol=1e-6)
+
+
+def test_the_card_of_a_case_aware_model_has_its_case_accuracy(
+    case_run: Path, digits_run: Path, tmp_path: Path
+) -> None:
+    from charrec.fileio import read_json
+    from charrec.infer.publish import publish
+
+    folder = publish(case_run, "tiny-case", dest=tmp_path)
+    case = read_json(folder / "card.json")["case"]
+    assert case["case_data"] == "letters-case-dev:test"
+    assert [g["letters"] for g in case["groups"]] == ["CIJKLMOPSUVWXYZ", "ABDEFGHNQRT"]
+    assert case["letters_data"] == "letters-dev:test" and case["letters_images"] == 14_800
+    assert 0 < case["letters_accuracy"] < 1
+    assert "## Case" in (folder / "card.md").read_text()
+    assert "case" not in read_json(publish(digits_run, "tiny-digits", dest=tmp_path) / "card.json")
