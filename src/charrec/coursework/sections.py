@@ -471,7 +471,17 @@ def case(ctx: Context) -> SectionOutput:
                 "told apart by case from a lone character; letters with distinct cases can."
             ),
         ],
-        [ctx.train_command(merged), ctx.train_command(aware)],
+        [
+            ctx.train_command(merged),
+            ctx.train_command(aware),
+            # The same measurement as a command of its own, with each letter's case score.
+            shlex.join(
+                [
+                    *("charrec", "bench", "case", "--model", f"runs/{aware.name}"),
+                    *("--against", f"runs/{merged.name}", "--data", ctx.letters, "--per-letter"),
+                ]
+            ),
+        ],
     )
 
 
