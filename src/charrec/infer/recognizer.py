@@ -3,6 +3,8 @@
     recognizer = charrec.load("letters")             # a shipped model, or a run folder
     recognizer.predict("photo.jpg").label            # one source -> one Prediction
     recognizer.predict(["a.png", array, pil_image])  # a list -> a list, one forward pass
+    recognizer.predict("note.png").merged            # a model with both cases of letters:
+                                                     # the letter (cases summed) and its case
 
 Each picture is preprocessed on its own (`charrec.infer.preprocess`: polarity, lighting,
 crop, pen, EMNIST frame), then all of them go through the model at once. A picture with
