@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from charrec.data.classes import CASE_LOOK_ALIKE, DIGITS, EMNIST_CLASSES, UPPER
+from charrec.errors import ConfigError
 from charrec.evaluate.case import case_accuracy
 from charrec.infer.case import CaseReading, merge_case_probabilities
 
@@ -21,6 +22,8 @@ def test_merging_sums_each_letters_two_cases_and_keeps_the_other_classes():
     batch, _ = merge_case_probabilities(np.stack([probs, probs[::-1]]), classes)
     np.testing.assert_allclose(batch[1], [0.3, 0.05 + 0.1, 0.3 + 0.2, 0.05])
     np.testing.assert_allclose(batch.sum(axis=1), 1.0)
+    with pytest.raises(ConfigError, match="5 columns for 6 classes"):
+        merge_case_probabilities(probs[:5], classes)
 
 
 def test_the_answer_is_the_letter_of_both_cases_even_when_another_class_is_on_top():

@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from charrec.errors import ConfigError
+
 Case = Literal["upper", "lower"]
 
 
@@ -51,7 +53,9 @@ def merge_case_probabilities(
     two cases summed; returns (merged probabilities, merged class names)."""
     probs = np.asarray(probs)
     if probs.shape[-1] != len(classes):
-        raise ValueError(f"probabilities have {probs.shape[-1]} columns for {len(classes)} classes")
+        raise ConfigError(
+            f"probabilities have {probs.shape[-1]} columns for {len(classes)} classes"
+        )
     names, column = case_merged_names(classes)
     return _sum_columns(probs, column, len(names)), names
 
