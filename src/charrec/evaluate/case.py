@@ -81,6 +81,7 @@ def case_accuracy(probs: np.ndarray, labels: np.ndarray, classes: Sequence[str])
     letter = reading.merge(probs).argmax(axis=1)
     rows = np.arange(len(labels))
     # The case answered: that of the read letter's more probable case (upper on a tie).
+    # A read class without two cases (a digit) indexes -1 here, but its letter is wrong.
     upper_said = probs[rows, reading.upper[letter]] >= probs[rows, reading.lower[letter]]
     is_upper = np.array([c.isupper() for c in classes])[labels]
     letter_right = letter == truth
