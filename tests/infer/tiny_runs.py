@@ -33,3 +33,28 @@ def mnist_mlp_run(data_dir: Path, root: Path) -> Path:
         train(config, verbose=False)
         _TRAINED[out] = out
     return out
+
+
+def letters_case_mlp_run(data_dir: Path, root: Path) -> Path:
+    """A run folder holding an MLP trained on 1,040 letters-case-dev images: 52 classes,
+    A-Z and a-z, so its answers carry the case (a few seconds, mostly reading the data)."""
+    out = root / "letters-case-mlp"
+    if out not in _TRAINED:
+        config = apply_overrides(
+            TrainConfig(),
+            {
+                "data.name": "letters-case-dev",
+                "data.data_dir": str(data_dir),
+                "data.limit": 1040,
+                "data.evaluate_test": False,
+                "model.name": "mlp",
+                "model.options.hidden": [32],
+                "training.epochs": 1,
+                "training.batch_size": 100,
+                "training.num_threads": 1,
+                "run.out": str(out),
+            },
+        )
+        train(config, verbose=False)
+        _TRAINED[out] = out
+    return out

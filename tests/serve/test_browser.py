@@ -52,13 +52,14 @@ def _letters_model() -> str:
 def server_url():
     import uvicorn
 
+    from charrec.infer.pretrained import is_pretrained
     from charrec.serve import create_app
     from charrec.serve.loadtest import free_port
 
     port = free_port()
-    config = uvicorn.Config(
-        create_app([_letters_model()]), host="127.0.0.1", port=port, log_level="warning"
-    )
+    # The shipped alphanumeric model (62 classes) keeps the cases apart: the page says the case.
+    models = [_letters_model(), *(["alphanumeric"] if is_pretrained("alphanumeric") else [])]
+    config = uvicorn.Config(create_app(models), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -136,6 +137,22 @@ def test_drawing_an_l_shows_l(page):
     # The bars are drawn and the 28×28 image the model saw is shown.
     assert page.locator("#top .bar span").count() == 5
     assert page.locator("#seen").get_attribute("src").startswith("data:image/png;base64,")
+
+
+def test_a_case_aware_model_shows_the_case(page):
+    if page.locator("#model option[value='alphanumeric']").count() == 0:
+        pytest.skip("the shipped alphanumeric model is not in charrec/infer/weights")
+    page.select_option("#model", "alphanumeric")
+    _draw(page, T_STROKES)
+    _settled(page)
+    status = page.locator("#status").inner_text()
+    assert "; letter T (" in status and "upper case (" in status, status
+    # A model without case says nothing of it (changing the model reads the pad again).
+    first = page.locator("#model option").first.get_attribute("value")
+    page.select_option("#model", first)
+    page.wait_for_function(f"document.getElementById('status').textContent.startsWith('{first}:')")
+    _settled(page)
+    assert "case" not in page.locator("#status").inner_text()
 
 
 def test_undo_and_clear(page):

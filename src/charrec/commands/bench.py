@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import typer
 
+from charrec.commands.bench_case import EPILOG as CASE_EPILOG
+from charrec.commands.bench_case import bench_case
 from charrec.commands.bench_infer import bench_infer
 from charrec.commands.bench_read import EPILOG as READ_EPILOG
 from charrec.commands.bench_read import bench_read
@@ -21,7 +23,7 @@ from charrec.commands.bench_train import bench_train
 
 app = typer.Typer(
     help="Benchmarks: start-up, training and study speed, inference latency and throughput, "
-    "reading lines, serving load.",
+    "reading lines, serving load, case-aware letters.",
     no_args_is_help=True,
 )
 app.command("train", epilog=TRAIN_EPILOG)(bench_train)
@@ -31,3 +33,4 @@ app.command("realistic", epilog=REALISTIC_EPILOG)(bench_realistic)
 app.command("startup")(bench_startup)
 app.command("study", epilog=STUDY_EPILOG)(bench_study)
 app.command("read", epilog=READ_EPILOG)(bench_read)
+app.command("case", epilog=CASE_EPILOG)(bench_case)

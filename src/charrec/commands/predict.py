@@ -42,6 +42,14 @@ EPILOG = """\
     charrec predict scans/ --json > answers.json
     charrec predict a.png b.png --csv
 
+  A model that keeps upper and lower case apart (the shipped alphanumeric, or
+  one trained with recipes/letters-case.yaml) also answers the letter, its two
+  cases' probabilities summed, and the case with its share of that probability
+  (JSON "merged"; CSV columns letter and case):
+
+    charrec predict note.png --model alphanumeric
+    charrec predict note.png --model runs/letters-case
+
   An image piped in; what the model saw, saved next to each input as
   <name>.seen.png (its 28×28 input enlarged 10 times), to see why:
 
@@ -133,10 +141,24 @@ def _rows(results: list[tuple[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _write_csv(results: list[tuple[str, Any]], top_k: int) -> None:
+# The CSV columns of a case-aware model's answer (Prediction.merged), after the guesses.
+CASE_COLUMNS = ["letter", "letter_probability", "case", "case_probability"]
+
+
+def _case_cells(merged: Any) -> list[str]:
+    """The CASE_COLUMNS cells: the letter with its cases summed, and its case."""
+    if merged is None:
+        return [""] * len(CASE_COLUMNS)
+    share = "" if merged.case_probability is None else f"{merged.case_probability:.6g}"
+    return [merged.label, f"{merged.probability:.6g}", merged.case or "", share]
+
+
+def _write_csv(results: list[tuple[str, Any]], top_k: int, case: bool) -> None:
     header = ["source", "label", "probability"]
     for rank in range(2, top_k + 1):
         header += [f"label_{rank}", f"probability_{rank}"]
+    if case:
+        header += CASE_COLUMNS
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow([*header, "error"])
     for name, result in results:
@@ -146,20 +168,31 @@ def _write_csv(results: list[tuple[str, Any]], top_k: int) -> None:
         cells = [name]
         for label, probability in result.top:
             cells += [label, f"{probability:.6g}"]
+        if case:
+            cells += _case_cells(result.merged)
         writer.writerow([*cells, ""])
 
 
-def _print_table(results: list[tuple[str, Any]], model: str, top_k: int) -> None:
+def _print_table(results: list[tuple[str, Any]], model: str, top_k: int, case: bool) -> None:
     table = Table(title=f"model: {escape(model)}", title_justify="left")
     table.add_column("image", overflow="fold")
     table.add_column("answer", justify="center", style="bold")
     table.add_column("probability", justify="right")
+    if case:
+        # The letter with both cases' probabilities summed, and the case it reads.
+        table.add_column("letter", justify="right")
+        table.add_column("case", justify="right")
     if top_k > 1:
         table.add_column("next guesses")
     for name, result in results:
         if isinstance(result, Exception):
             continue
         row = [escape(name), escape(result.label), f"{100 * result.probability:.1f}%"]
+        if case:
+            merged = result.merged
+            row.append(f"{escape(merged.label)} {100 * merged.probability:.1f}%")
+            share = merged.case_probability
+            row.append("—" if merged.case is None else f"{merged.case} {100 * share:.1f}%")
         if top_k > 1:
             row.append(", ".join(f"{escape(label)} {100 * p:.1f}%" for label, p in result.top[1:]))
         table.add_row(*row)
@@ -224,15 +257,16 @@ def predict(
     if batch:
         flush()
 
+    case = recognizer.case_reading is not None
     failed = [result for _, result in results if isinstance(result, Exception)]
     for error in failed:
         errors.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
     if as_json:
         print(json.dumps(_rows(results), indent=2))
     elif as_csv:
-        _write_csv(results, top_k)
+        _write_csv(results, top_k, case)
     elif len(failed) < len(results):
-        _print_table(results, recognizer.name, top_k)
+        _print_table(results, recognizer.name, top_k, case)
     if explain and len(failed) < len(results):
         errors.print("saved what the model saw next to each image as <name>.seen.png")
     if failed:

@@ -26,8 +26,6 @@ CLAIMS = {
     "mnist-cnn": "99.25% (Keras examples/mnist_cnn.py, 12 epochs)",
     "nielsen": "99.60% (Nielsen, ch. 6, 60 epochs on expanded data)",
 }
-# Letters whose upper and lower case look alike (merged in EMNIST ByMerge/Balanced).
-LOOK_ALIKE = set("CIJKLMOPSUVWXYZ")
 
 
 @dataclass
@@ -473,26 +471,25 @@ def case(ctx: Context) -> SectionOutput:
                 "told apart by case from a lone character; letters with distinct cases can."
             ),
         ],
-        [ctx.train_command(merged), ctx.train_command(aware)],
+        [
+            ctx.train_command(merged),
+            ctx.train_command(aware),
+            # The same measurement as a command of its own, with each letter's case score.
+            shlex.join(
+                [
+                    *("charrec", "bench", "case", "--model", f"runs/{aware.name}"),
+                    *("--against", f"runs/{merged.name}", "--data", ctx.letters, "--per-letter"),
+                ]
+            ),
+        ],
     )
 
 
 def _case_accuracy(evaluation: Any) -> list[list[object]]:
-    classes = evaluation.metrics["classes"]
-    predicted = evaluation.predictions
-    columns = evaluation.space.columns
-    rows = []
-    for group, members in (("cases look alike", LOOK_ALIKE), ("cases differ", None)):
-        right = total = 0
-        for label, guess in zip(evaluation.labels, predicted, strict=True):
-            truth, answer = classes[label], columns[guess]
-            upper = truth.upper()
-            in_group = upper in LOOK_ALIKE if members is not None else upper not in LOOK_ALIKE
-            if in_group and answer.upper() == upper:
-                total += 1
-                right += answer == truth
-        rows.append([group, total, _pct(right / total if total else None)])
-    return rows
+    from charrec.evaluate.case import case_accuracy
+
+    scores = case_accuracy(evaluation.probs, evaluation.labels, evaluation.space.columns)
+    return [[group.name, group.letter_right, _pct(group.case_accuracy)] for group in scores.groups]
 
 
 # --- 9 ---------------------------------------------------------------------------------------

@@ -16,6 +16,9 @@ UPPER = tuple(string.ascii_uppercase)
 LOWER = tuple(string.ascii_lowercase)
 # Lowercase letters that ByMerge/Balanced keep apart from their capital.
 DISTINCT_LOWER = tuple("abdefghnqrt")
+# Letters whose upper and lower case look alike (c o s u v w x z ...): those ByMerge and
+# Balanced merge, CIJKLMOPSUVWXYZ. A lone character often cannot tell their case.
+CASE_LOOK_ALIKE = frozenset(u for u in UPPER if u.lower() not in DISTINCT_LOWER)
 
 EMNIST_CLASSES: dict[str, tuple[str, ...]] = {
     "byclass": DIGITS + UPPER + LOWER,

@@ -38,6 +38,12 @@ PROTOCOLS = {
     "Letters test image and without exact duplicates (59,384 images, a stratified 5% held "
     "out for validation); test = the EMNIST Letters test partial file (14,800 images, "
     "classes A-S).",
+    "letters-case-dev": "letters-case-dev: the 52 letter classes A-Z and a-z of "
+    "alphanumeric-dev (EMNIST ByClass test, exact duplicates dropped, split 80/20 stratified "
+    "by class, seed 0), its digits left out; train = the 80% without any image "
+    "byte-identical to a letters-dev test image (45,066 images, a stratified 5% held out for "
+    "validation); test = the 20% (11,680 images). Its letters are also scored on letters-dev's "
+    "test with each letter's two cases summed, beside the case-merged letters model.",
     "alphanumeric-dev": "alphanumeric-dev: EMNIST ByClass test (the only ByClass split at "
     "hand), exact duplicates dropped, split 80/20 stratified by class (seed 0); train = the "
     "80% without any image byte-identical to a letters-dev test image (91,399 images, a "
@@ -48,7 +54,11 @@ DESCRIPTIONS = {
     "digits": "Handwritten digits 0-9.",
     "letters": "Handwritten letters A-Z, upper and lower case merged (26 classes).",
     "alphanumeric": "Handwritten digits and letters with case: 0-9, A-Z, a-z (62 classes).",
+    "letters-case": "Handwritten letters with case: A-Z and a-z (52 classes); answers the "
+    "letter (its two cases summed) and its case.",
 }
+# Where a case-aware model's letters are scored with each letter's two cases summed.
+CASE_MERGED_DATA = "letters-dev"
 
 # Keys that may differ between a recipe and the run it made without changing the model.
 _IGNORED_CONFIG_KEYS = ("run.out", "training.num_threads", "data.data_dir")
@@ -229,7 +239,7 @@ def build_card(
         if recipe_text
         else None
     )
-    return {
+    card = {
         "name": name,
         "description": description or DESCRIPTIONS.get(name, f"A charrec model, {name}."),
         "classes": list(meta["classes"]),
@@ -254,6 +264,34 @@ def build_card(
         "weights_bytes": (folder / "model.safetensors").stat().st_size,
         "charrec_version": charrec.__version__,
     }
+    case = _case_facts(folder, result, data_dir)
+    if case is not None:
+        card["case"] = case
+    return card
+
+
+def _case_facts(folder: Path, result: Any, data_dir: str | Path | None) -> dict[str, Any] | None:
+    """For a model that keeps both cases of letters: the case accuracy on the card's test
+    data (charrec.evaluate.case) and, for a model of every letter, the accuracy on
+    letters-dev's test with each letter's two cases summed. None for a model without case."""
+    from charrec.evaluate import evaluate_run
+    from charrec.evaluate.case import case_accuracy
+    from charrec.infer.case import CaseReading
+
+    reading = CaseReading.of(result.space.columns)
+    if reading is None:
+        return None
+    scores = case_accuracy(result.probs, result.labels, result.space.columns)
+    facts: dict[str, Any] = {
+        "case_data": result.key,
+        "groups": [group.to_dict() for group in scores.groups],
+    }
+    if int((reading.upper >= 0).sum()) == 26:
+        merged = evaluate_run(folder, CASE_MERGED_DATA, "test", data_dir, write=False)
+        facts["letters_data"] = merged.key
+        facts["letters_images"] = len(merged.labels)
+        facts["letters_accuracy"] = merged.accuracy
+    return facts
 
 
 def _describe(dataset: str | None) -> str | None:
@@ -358,6 +396,8 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"`charrec predict photo.png --model {card['name']}` does the same from the shell.",
         "",
     ]
+    if card.get("case"):
+        lines += _case_markdown(card["name"], card["case"])
     if card["command"]:
         lines += [
             "## Retrain",
@@ -371,6 +411,33 @@ def card_markdown(card: dict[str, Any]) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def _case_markdown(name: str, case: dict[str, Any]) -> list[str]:
+    lines = ["## Case", ""]
+    if "letters_accuracy" in case:
+        lines += [
+            f"Letters with each letter's two cases summed: {_percent(case['letters_accuracy'])} "
+            f"on {case['letters_data']} ({case['letters_images']:,} images), the question "
+            "the case-merged letters model answers.",
+            "",
+        ]
+    lines += [
+        f"The case, on {case['case_data']}, among the images whose letter is read right:",
+        "",
+        "| letters | images | letter right | case right |",
+        "|---|---|---|---|",
+        *(
+            f"| {g['name']} ({g['letters']}) | {g['images']:,} | "
+            f"{_percent(g['letter_accuracy'])} | {_percent(g['case_accuracy'])} |"
+            for g in case["groups"]
+        ),
+        "",
+        f'`charrec.load("{name}").predict("photo.png").merged` holds the letter, its '
+        "probability, the case and its probability.",
+        "",
+    ]
+    return lines
 
 
 def _options(model: dict[str, Any]) -> str:

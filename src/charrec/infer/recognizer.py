@@ -3,6 +3,8 @@
     recognizer = charrec.load("letters")             # a shipped model, or a run folder
     recognizer.predict("photo.jpg").label            # one source -> one Prediction
     recognizer.predict(["a.png", array, pil_image])  # a list -> a list, one forward pass
+    recognizer.predict("note.png").merged            # a model with both cases of letters:
+                                                     # the letter (cases summed) and its case
 
 Each picture is preprocessed on its own (`charrec.infer.preprocess`: polarity, lighting,
 crop, pen, EMNIST frame), then all of them go through the model at once. A picture with
@@ -31,6 +33,7 @@ import numpy as np
 
 from charrec.errors import CharrecError, ConfigError, unknown_choice
 from charrec.fileio import read_json
+from charrec.infer.case import CaseAnswer, CaseReading
 from charrec.infer.imageio import ImageError, ImageSource, source_name
 from charrec.infer.preprocess import (
     OUTPUT_SIZE,
@@ -111,6 +114,9 @@ class Prediction:
     preprocessing: dict[str, Any]
     # Where the enlarged seen image was saved (explain=True), else None.
     explained: str | None = None
+    # For a model that keeps both cases of letters apart (52 or 62 classes): the letter
+    # with its cases' probabilities summed, and its case (charrec.infer.case); else None.
+    merged: CaseAnswer | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values, without the image."""
@@ -121,6 +127,8 @@ class Prediction:
             "top": [{"label": label, "probability": p} for label, p in self.top],
             "preprocessing": self.preprocessing,
         }
+        if self.merged is not None:
+            data["merged"] = self.merged.to_dict()
         if self.explained is not None:
             data["explained"] = self.explained
         return data
@@ -217,6 +225,8 @@ class Recognizer:
         self.name = name
         self.meta = meta
         self.classes: list[str] = [str(c) for c in meta["classes"]]
+        # How to answer the letter and its case; None for a model without case classes.
+        self.case_reading = CaseReading.of(self.classes)
         self.card: dict[str, Any] = card if card is not None else {}
         self.preprocessor = Preprocessor(preprocess or preprocess_config_for(meta, self.card))
         self.backend_name = backend
@@ -421,7 +431,13 @@ class Recognizer:
             seen=result.image,
             preprocessing=result.to_dict(),
             explained=saved,
+            merged=None if self.case_reading is None else self.case_reading.answer(probs),
         )
+
+
+def model_folder(model: str | os.PathLike) -> Path:
+    """The folder of a shipped model's name or a run folder (ConfigError if neither)."""
+    return _resolve(model)[0]
 
 
 def model_classes(model: str | os.PathLike) -> list[str] | None:

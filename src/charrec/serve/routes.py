@@ -215,6 +215,7 @@ def _prediction(prediction: Any, name: str, seen: bool) -> dict[str, Any]:
         "top": [{"label": label, "probability": float(p)} for label, p in prediction.top],
         "preprocessing": prediction.preprocessing,
         "seen": _png_data_url(prediction.seen) if seen else None,
+        "merged": None if prediction.merged is None else prediction.merged.to_dict(),
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -21,6 +21,20 @@ class Candidate(BaseModel):
     probability: float
 
 
+class MergedOut(BaseModel):
+    label: str = Field(
+        description="The letter with its two cases' probabilities summed, named by its "
+        "capital ('A' for A or a); a class without two cases (a digit) as it is."
+    )
+    probability: float = Field(description="The sum of the two cases' probabilities.")
+    case: Literal["upper", "lower"] | None = Field(
+        description="The more probable case of that letter; null for a class without two cases."
+    )
+    case_probability: float | None = Field(
+        description="The share of the letter's probability that case holds (0.5 to 1)."
+    )
+
+
 class PredictionOut(BaseModel):
     source: str = Field(description="The uploaded file's name, or <body> for a raw body.")
     label: str = Field(description="The most likely class.")
@@ -32,6 +46,11 @@ class PredictionOut(BaseModel):
     seen: str | None = Field(
         default=None,
         description="The 28×28 image the model saw as a PNG data URL (with seen=true).",
+    )
+    merged: MergedOut | None = Field(
+        default=None,
+        description="For a model that keeps upper and lower case apart: the letter, cases "
+        "summed, and its case. Null for a model without case.",
     )
 
 

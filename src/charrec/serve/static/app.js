@@ -151,7 +151,14 @@ function showPrediction(data) {
   showBars(data.top);
   if (data.seen) seen.src = data.seen;
   statusLine.textContent = `${data.model}: ${data.label} (${(data.probability * 100).toFixed(1)}%)`;
+  if (data.merged && data.merged.case) statusLine.textContent += caseText(data.merged);
   statusLine.className = "";
+}
+
+// A model that keeps the cases apart: the letter with both cases summed, and its case.
+function caseText({ label, probability, case: letterCase, case_probability: share }) {
+  const percent = (p) => `${(p * 100).toFixed(1)}%`;
+  return `; letter ${label} (${percent(probability)}), ${letterCase} case (${percent(share)})`;
 }
 
 // A line read: the text, each character's answer with its confidence, and its 28×28 input.
