@@ -417,7 +417,7 @@ def _case_markdown(name: str, case: dict[str, Any]) -> list[str]:
     lines = ["## Case", ""]
     if "letters_accuracy" in case:
         lines += [
-            f"Letters with each letter's two cases summed: {_percent(case['letters_accuracy'])} "
+            f"Letters with each letter's two cases summed: {percent(case['letters_accuracy'])} "
             f"on {case['letters_data']} ({case['letters_images']:,} images), the question "
             "the case-merged letters model answers.",
             "",
@@ -429,7 +429,7 @@ def _case_markdown(name: str, case: dict[str, Any]) -> list[str]:
         "|---|---|---|---|",
         *(
             f"| {g['name']} ({g['letters']}) | {g['images']:,} | "
-            f"{_percent(g['letter_accuracy'])} | {_percent(g['case_accuracy'])} |"
+            f"{percent(g['letter_accuracy'])} | {percent(g['case_accuracy'])} |"
             for g in case["groups"]
         ),
         "",
