@@ -30,9 +30,16 @@ EVALUATE_EPILOG = """\
 
     charrec evaluate runs/letters-cnn --data binary-alphadigits-letters
 
+  A shipped model on real handwriting from outside NIST (pictures framed as `charrec
+  predict` frames them; letters scored with case ignored):
+
+    charrec evaluate letters --data unipen-letters
+    charrec evaluate digits --data semeion
+
   The report goes to RUN/evaluation/<data>-<split>/ (report.html is one self-contained
   page; report.md and the PNG figures sit beside it), and a summary into RUN/metrics.json
-  under "evaluation" → "<data>:<split>".
+  under "evaluation" → "<data>:<split>"; a shipped model's report goes to
+  ./evaluation/<model>/<data>-<split>/.
 """
 
 COMPARE_EPILOG = """\
@@ -55,7 +62,10 @@ def _pct(value: float | None) -> str:
 # Optional[...] below: typer needs it on Python 3.10.
 # ruff: noqa: UP045
 def evaluate(
-    run: Annotated[Path, typer.Argument(help="Run folder written by `charrec train`.")],
+    run: Annotated[
+        Path,
+        typer.Argument(help="Run folder written by `charrec train`, or a shipped model's name."),
+    ],
     data: Annotated[
         Optional[str],
         typer.Option(

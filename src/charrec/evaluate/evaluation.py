@@ -50,6 +50,9 @@ class EvaluationResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     # Written files by role (metrics, markdown, html, figure names); empty if not written.
     files: dict[str, Path] = field(default_factory=dict)
+    # Where the evaluation folders go when not RUN/evaluation/ (a shipped model's own
+    # folder is part of the installed package, never written to).
+    report_root: Path | None = None
 
     @property
     def key(self) -> str:
@@ -65,12 +68,32 @@ class EvaluationResult:
 
     @property
     def out_dir(self) -> Path:
+        if self.report_root is not None:
+            return self.report_root / evaluation_dir("", self.data, self.split).name
         return evaluation_dir(self.run_dir, self.data, self.split)
 
 
 def evaluation_dir(run_dir: str | os.PathLike[str], data: str, split: str) -> Path:
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{data}-{split}")
     return Path(run_dir) / "evaluation" / safe
+
+
+def shipped_report_root(name: str) -> Path:
+    """Where a shipped model's evaluations go: ./evaluation/<name>/ (not the package)."""
+    return Path("evaluation") / name
+
+
+def _model_folder(run_dir: str | os.PathLike[str]) -> tuple[Path, Path | None]:
+    """(the folder holding the checkpoint, the report root or None for RUN/evaluation/):
+    an existing folder is a run; a bare name that is not one is a shipped model."""
+    path = Path(run_dir)
+    if path.exists() or len(path.parts) != 1:
+        return path, None
+    from charrec.infer.pretrained import is_pretrained, pretrained_dir
+
+    if is_pretrained(str(run_dir)):
+        return pretrained_dir(str(run_dir)), shipped_report_root(str(run_dir))
+    return path, None
 
 
 def _run_data_option(run_dir: Path, key: str) -> str | None:
@@ -171,7 +194,12 @@ def evaluate_run(
     device: str = "auto",
     write: bool = True,
 ) -> EvaluationResult:
-    """Evaluate a run folder's model on a data set split and (if `write`) write the report.
+    """Evaluate a run folder's (or a shipped model's) model on a data set split and (if
+    `write`) write the report.
+
+    A bare name that is not a folder here names a shipped model (`charrec.load("letters")`);
+    its reports go to ./evaluation/<name>/<data>-<split>/ and there is no run metrics.json
+    to merge into.
 
     `data` (a data set name or a path to a data file or folder) defaults to the data set
     the run was trained on, `split` to "test" (or the data's only split), `data_dir` to
@@ -181,7 +209,8 @@ def evaluate_run(
     """
     from charrec.train.checkpoint import RunFolder, load_run
 
-    run = RunFolder(run_dir)
+    folder, report_root = _model_folder(run_dir)
+    run = RunFolder(folder)
     model, meta = load_run(run.path)
     if dataset is None:
         from charrec.data import data_label, dataset_splits, default_split, load_dataset
@@ -221,6 +250,7 @@ def evaluate_run(
         space,
         meta,
         history=run.read_history() if run.history.exists() else [],
+        report_root=report_root,
     )
     if write:
         write_evaluation(result)
@@ -255,7 +285,8 @@ def write_evaluation(result: EvaluationResult) -> dict[str, Path]:
     files = {"metrics": final / "metrics.json"}
     files.update({role: final / path.name for role, path in pages.items()})
     files.update({role: final / path.name for role, path in figures.items()})
-    merge_run_metrics(result)
+    if result.report_root is None:
+        merge_run_metrics(result)
     result.files = files
     return files
 

@@ -621,15 +621,65 @@ def without_rules(mask: np.ndarray, ink: np.ndarray) -> np.ndarray:
     return _without_rules(mask, ink, (rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1))
 
 
+def tight_margin(ink: np.ndarray) -> int:
+    """The paper to lay around a picture cropped tightly to its character, or 0.
+
+    Tightly cropped: strong ink (half the pen's darkness or more) touches all four edges
+    but covers less than half of the picture's outline (a page edge or a frame around
+    the picture covers all of its side), and its biggest part reaches across the picture.
+    Such a picture (a cut-out of a scan, a bitmap stretched to fill its box) is nearly all
+    stroke edges, which the threshold would take for the paper's noise, and its strokes
+    lie along the edges as page borders do: with a margin of paper a quarter of its
+    longer side it is a character on a page like any other.
+    """
+    strong = ink >= 0.5
+    edges = (strong[0], strong[-1], strong[1:-1, 0], strong[1:-1, -1])
+    if not all(edge.any() for edge in edges):
+        return 0
+    if sum(int(np.count_nonzero(edge)) for edge in edges) >= 0.5 * sum(e.size for e in edges):
+        return 0
+    labels, _ = ndimage.label(strong, structure=_EIGHT_CONNECTED)
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    biggest = labels == int(np.argmax(sizes))
+    across = (biggest[0].any() and biggest[-1].any()) or (
+        biggest[:, 0].any() and biggest[:, -1].any()
+    )
+    return math.ceil(0.25 * max(ink.shape)) if across else 0
+
+
 def _find_character(
     ink: np.ndarray, cfg: PreprocessConfig
 ) -> tuple[np.ndarray, tuple[int, int, int, int], float, float] | str:
     """The character's mask, its box (top, bottom, left, right; exclusive ends), its ink
-    level and contrast; or why there is none."""
-    found = ink_mask(ink, cfg.min_contrast)
+    level and contrast; or why there is none. A tightly cropped picture is searched with
+    a margin of paper around it (`tight_margin`); what is returned is in its own pixels."""
+    margin = tight_margin(ink)
+    if not margin:
+        return _find_in(ink, cfg)
+    height, width = ink.shape
+    padded = np.zeros((height + 2 * margin, width + 2 * margin), dtype=ink.dtype)
+    padded[margin:-margin, margin:-margin] = ink
+    found = _find_in(padded, cfg, margin)
+    if isinstance(found, str):
+        return found
+    mask, (top, bottom, left, right), level, contrast = found
+    box = (top - margin, bottom - margin, left - margin, right - margin)
+    return mask[margin:-margin, margin:-margin], box, level, contrast
+
+
+def _find_in(
+    ink: np.ndarray, cfg: PreprocessConfig, margin: int = 0
+) -> tuple[np.ndarray, tuple[int, int, int, int], float, float] | str:
+    """`_find_character` in an ink map that may have `margin` pixels of paper added
+    around the picture (printed rules are looked for within the picture itself)."""
+    found = ink_mask(ink, cfg.min_contrast, rules=not margin)
     if isinstance(found, str):
         return found
     mask, contrast = found
+    if margin:
+        inside = (slice(margin, -margin), slice(margin, -margin))
+        mask[inside] = without_rules(mask[inside], ink[inside])
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     height, width = ink.shape
