@@ -17,6 +17,10 @@ way that matters to a network (polarity, lighting, noise, size, position, pen), 
 4. Threshold: Otsu on the flattened ink map. The image is blank (`BlankImageError`, not a
    guess) when ink and paper differ by less than `min_contrast` or by less than five
    times the paper's noise, or when nothing bigger than a speck (3% of the picture) is left.
+   A picture cropped tightly to its character (strong ink on all four edges, its biggest
+   part reaching across: a cut-out of a scan, a small bitmap stretched to fill) is first
+   laid on a margin of paper, so that its soft stroke edges are not taken for the paper's
+   noise nor its strokes along the edges for page borders (step 5).
 5. Specks and borders: the faint printed rules of lined or squared paper are removed
    (straight runs across nearly the whole picture, fainter than the pen); then connected
    components, parts less than two pixels apart counting as one (chalk and dry pens
