@@ -202,15 +202,21 @@ def thick_eight_cropped_tight(size: int = 16) -> Image.Image:
     return crop.resize((size, size), Image.Resampling.BILINEAR)
 
 
-def test_thick_digit_cropped_tight_to_a_small_picture_is_found() -> None:
-    picture = thick_eight_cropped_tight()
-    ink = np.asarray(picture) < 128
+@pytest.mark.parametrize("size", [16, 100])
+@pytest.mark.parametrize("light_on_dark", [False, True])
+def test_thick_digit_cropped_tight_is_found(size: int, light_on_dark: bool) -> None:
+    picture = thick_eight_cropped_tight(size)
+    if light_on_dark:
+        picture = Image.eval(picture, lambda v: 255 - v)
+    ink = (np.asarray(picture) < 128) != light_on_dark
     assert ink[0].any() and ink[-1].any() and ink[:, 0].any() and ink[:, -1].any()
-    # Nearly every paper pixel is a soft stroke edge: without a margin of paper the
-    # threshold took them for noise and refused the picture as blank.
+    # At 16 pixels nearly every paper pixel is a soft stroke edge: without a margin of
+    # paper the threshold took them for noise and refused the picture as blank. At 100
+    # the strokes fill most neighbourhoods, so the local paper level was the ink's and
+    # the paper was framed as the character.
     result = preprocess(picture)
-    assert result.polarity == "dark-on-light"
-    assert result.bbox == (0, 0, 16, 16)
+    assert result.polarity == ("light-on-dark" if light_on_dark else "dark-on-light")
+    assert result.bbox == (0, 0, size, size)
     image = result.image
     assert image.max() == 255 and image[0].max() == 0 and image[:, 0].max() == 0
     # Framed like any 8: 24-26 px tall, both loops open (paper inside each).

@@ -10,7 +10,10 @@ way that matters to a network (polarity, lighting, noise, size, position, pen), 
    laid on paper, reduced while decoding so the steps below see at most 256 pixels a side.
 2. Polarity: the paper is the border's level where the border is even, else a coarse
    local median; the ink is the side with the larger mass of strong deviations from it
-   (dark ink on light paper, or light ink on a dark board or screen).
+   (dark ink on light paper, or light ink on a dark board or screen). A picture cropped
+   tightly to its character has paper neither along its border nor in most
+   neighbourhoods: its ink is the smaller side when that side is one part touching
+   every edge but less than half of the outline.
 3. Lighting: the paper's brightness is estimated on a coarse grid (a high percentile per
    block, then a grey closing that fills blocks covered by ink, interpolated with the
    slope continued to the edges) and divided out, so shadows leave the paper flat.
@@ -433,6 +436,8 @@ def _dark_ink(gray: np.ndarray) -> bool:
     Two neighbourhoods are tried, 3×3 and 5×5 blocks: the small one follows the light
     closely but a fat character fills it, the big one the reverse. Unless the small one's
     verdict is clear (one mass three times the other), the clearer verdict decides.
+    A picture cropped tightly to its character has neither paper along its border nor
+    in most neighbourhoods; its ink is told by its shape (`_tightly_cropped_ink`).
     """
     height, width = gray.shape
     band = max(1, round(0.03 * max(height, width)))
@@ -442,6 +447,8 @@ def _dark_ink(gray: np.ndarray) -> bool:
     low, paper, high = _quantiles(border, (0.1, 0.5, 0.9))
     if high - low < 0.15:
         darker, lighter = _ink_masses(gray, np.float32(paper))
+    elif (tight := _tightly_cropped_ink(gray)) is not None:
+        return tight
     elif min(gray.shape) >= 16:
         grid, block = _block_stat(gray, 8, 50)
         verdicts = []
@@ -456,6 +463,40 @@ def _dark_ink(gray: np.ndarray) -> bool:
     else:
         darker, lighter = _ink_masses(gray, np.float32(_quantiles(gray, (0.5,))[0]))
     return darker >= lighter
+
+
+def _tightly_cropped_ink(gray: np.ndarray) -> bool | None:
+    """Whether the ink is dark, for a picture cropped tightly to its character; None
+    when the picture does not look like one.
+
+    Split in two by Otsu's threshold (a cut-out is small and evenly lit), a character
+    cropped to its ink shows its strokes as one part that touches all four edges where
+    they end or turn, covering less than half of the picture's outline, and the ink is
+    the smaller side (the paper is cut into pieces around and inside it). Paper around a
+    character is also one part touching every edge, but the larger side and all along
+    the outline, as is the lit part of a page under a shadow: neither is taken for the
+    ink. When the picture does not look so, the caller decides.
+    """
+    threshold = _otsu(gray)[0]
+    dark = gray < threshold
+    dark_share = float(np.count_nonzero(dark)) / dark.size
+    smaller = dark if dark_share < 0.5 else ~dark
+    edges = (smaller[0], smaller[-1], smaller[1:-1, 0], smaller[1:-1, -1])
+    if sum(int(np.count_nonzero(e)) for e in edges) >= 0.5 * sum(e.size for e in edges):
+        return None
+    labels, count = ndimage.label(smaller, structure=_EIGHT_CONNECTED)
+    if count == 0:
+        return None
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    main = int(np.argmax(sizes))
+    # Nearly all of that side in one part (the dot of an i aside), on every edge.
+    if sizes[main] < 0.8 * sizes.sum():
+        return None
+    part = labels == main
+    if not (part[0].any() and part[-1].any() and part[:, 0].any() and part[:, -1].any()):
+        return None
+    return dark_share < 0.5
 
 
 def _ink_masses(gray: np.ndarray, background: np.ndarray | np.float32) -> tuple[float, float]:
