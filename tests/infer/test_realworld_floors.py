@@ -16,7 +16,7 @@ import pytest
 from charrec.data import get_spec
 from charrec.data.readers.pictures import read_pictures
 from charrec.evaluate import evaluate_run
-from charrec.infer.pretrained import list_pretrained
+from charrec.infer.pretrained import list_pretrained, pretrained_dir
 
 # (model, data set, every): (floor, measured on that sample). Measured 2026-12-05 with
 # the shipped models of that day by this test's own scoring; the whole sets' figures,
@@ -47,7 +47,8 @@ def test_shipped_model_floor_on_real_handwriting(
     if model not in list_pretrained():
         pytest.skip(f"the shipped model {model!r} is not installed")
     floor, measured = FLOORS[(model, data, every)]
-    result = evaluate_run(model, dataset=sample(real_data_dir, data, every), write=False)
+    data_set = sample(real_data_dir, data, every)
+    result = evaluate_run(pretrained_dir(model), dataset=data_set, write=False)
     confusions = result.metrics["confusions"]
     accuracy = confusions.get("accuracy_ignoring_case", result.accuracy)
     pairs = [(p["pair"], p["count"]) for p in confusions["top_confused_pairs"][:5]]

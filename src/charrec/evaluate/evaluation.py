@@ -78,24 +78,6 @@ def evaluation_dir(run_dir: str | os.PathLike[str], data: str, split: str) -> Pa
     return Path(run_dir) / "evaluation" / safe
 
 
-def shipped_report_root(name: str) -> Path:
-    """Where a shipped model's evaluations go: ./evaluation/<name>/ (not the package)."""
-    return Path("evaluation") / name
-
-
-def _model_folder(run_dir: str | os.PathLike[str]) -> tuple[Path, Path | None]:
-    """(the folder holding the checkpoint, the report root or None for RUN/evaluation/):
-    an existing folder is a run; a bare name that is not one is a shipped model."""
-    path = Path(run_dir)
-    if path.exists() or len(path.parts) != 1:
-        return path, None
-    from charrec.infer.pretrained import is_pretrained, pretrained_dir
-
-    if is_pretrained(str(run_dir)):
-        return pretrained_dir(str(run_dir)), shipped_report_root(str(run_dir))
-    return path, None
-
-
 def _run_data_option(run_dir: Path, key: str) -> str | None:
     """A data option the run was trained with (config.yaml), if it named one."""
     try:
@@ -193,13 +175,14 @@ def evaluate_run(
     batch_size: int = DEFAULT_BATCH,
     device: str = "auto",
     write: bool = True,
+    report_root: str | os.PathLike[str] | None = None,
 ) -> EvaluationResult:
     """Evaluate a run folder's (or a shipped model's) model on a data set split and (if
     `write`) write the report.
 
-    A bare name that is not a folder here names a shipped model (`charrec.load("letters")`);
-    its reports go to ./evaluation/<name>/<data>-<split>/ and there is no run metrics.json
-    to merge into.
+    `report_root`, when given, holds the evaluation folders instead of RUN/evaluation/
+    and RUN's metrics.json is left alone: a shipped model's folder is part of the
+    installed package (`charrec evaluate letters` writes ./evaluation/letters/).
 
     `data` (a data set name or a path to a data file or folder) defaults to the data set
     the run was trained on, `split` to "test" (or the data's only split), `data_dir` to
@@ -209,8 +192,7 @@ def evaluate_run(
     """
     from charrec.train.checkpoint import RunFolder, load_run
 
-    folder, report_root = _model_folder(run_dir)
-    run = RunFolder(folder)
+    run = RunFolder(run_dir)
     model, meta = load_run(run.path)
     if dataset is None:
         from charrec.data import data_label, dataset_splits, default_split, load_dataset
@@ -250,7 +232,7 @@ def evaluate_run(
         space,
         meta,
         history=run.read_history() if run.history.exists() else [],
-        report_root=report_root,
+        report_root=None if report_root is None else Path(report_root),
     )
     if write:
         write_evaluation(result)
