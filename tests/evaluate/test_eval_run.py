@@ -235,3 +235,34 @@ def test_incompatible_classes_exit_2(tmp_path: Path, real_data_dir: Path) -> Non
         ["evaluate", str(letters), "--data", "emnist-byclass", "--data-dir", str(real_data_dir)]
     )
     assert code == 2 and "cannot predict: '0123456789abcdefghijklmnopqrstuvwxyz'" in err
+
+
+def test_a_shipped_model_by_name_reports_outside_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import ImageDraw, ImageFont
+
+    from charrec.infer.pretrained import pretrained_dir
+
+    # A tiny real-handwriting folder in the data directory's layout: realworld/semeion.
+    folder = tmp_path / "data" / "realworld" / "semeion"
+    folder.mkdir(parents=True)
+    rows = ["path,label"]
+    for digit in "0147":
+        image = Image.new("L", (64, 64), 255)
+        font = ImageFont.load_default(size=48)
+        ImageDraw.Draw(image).text((32, 32), digit, fill=0, font=font, anchor="mm")
+        image.save(folder / f"{digit}.png")
+        rows.append(f"{digit}.png,{digit}")
+    (folder / "labels.csv").write_text("\n".join(rows) + "\n")
+    shipped = pretrained_dir("digits")
+    before = sorted(p.name for p in shipped.iterdir())
+    monkeypatch.chdir(tmp_path)
+
+    code, out, err = cli(["evaluate", "digits", "--data", "semeion", "--data-dir", "data"])
+    assert code == 0, err
+    assert "on semeion:test: 4 images" in out
+    report = Path("evaluation") / "digits" / "semeion-test"
+    assert (report / "report.html").is_file() and (report / "metrics.json").is_file()
+    assert json.loads((report / "metrics.json").read_text())["images"] == 4
+    assert sorted(p.name for p in shipped.iterdir()) == before

@@ -189,6 +189,57 @@ def test_fat_character_covering_most_of_the_picture(font: Path) -> None:
     assert result.image[:3, :3].max() == 0 and result.image[-3:, -3:].max() == 0
 
 
+def thick_eight_cropped_tight(size: int = 16) -> Image.Image:
+    """A thick 8 drawn large, cropped to its ink and shrunk to size×size (smoothly, as a
+    scanner or a data set's bitmap does): ink touching every edge, 41% of the pixels."""
+    large = Image.new("L", (160, 160), 255)
+    draw = ImageDraw.Draw(large)
+    draw.ellipse([30, 10, 130, 82], outline=0, width=14)
+    draw.ellipse([20, 78, 140, 150], outline=0, width=14)
+    inked = np.asarray(large) < 128
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    crop = large.crop((cols[0], rows[0], cols[-1] + 1, rows[-1] + 1))
+    return crop.resize((size, size), Image.Resampling.BILINEAR)
+
+
+@pytest.mark.parametrize("size", [16, 100])
+@pytest.mark.parametrize("light_on_dark", [False, True])
+def test_thick_digit_cropped_tight_is_found(size: int, light_on_dark: bool) -> None:
+    picture = thick_eight_cropped_tight(size)
+    if light_on_dark:
+        picture = Image.eval(picture, lambda v: 255 - v)
+    ink = (np.asarray(picture) < 128) != light_on_dark
+    assert ink[0].any() and ink[-1].any() and ink[:, 0].any() and ink[:, -1].any()
+    # At 16 pixels nearly every paper pixel is a soft stroke edge: without a margin of
+    # paper the threshold took them for noise and refused the picture as blank. At 100
+    # the strokes fill most neighbourhoods, so the local paper level was the ink's and
+    # the paper was framed as the character.
+    result = preprocess(picture)
+    assert result.polarity == ("light-on-dark" if light_on_dark else "dark-on-light")
+    assert result.bbox == (0, 0, size, size)
+    image = result.image
+    assert image.max() == 255 and image[0].max() == 0 and image[:, 0].max() == 0
+    # Framed like any 8: 24-26 px tall, both loops open (paper inside each).
+    assert 24 <= ink_box(image, 0)[0] <= 26
+    _, holes = ndimage.label(image < 64)
+    assert holes == 3  # the paper around it and the two loops
+
+
+def test_only_a_character_cropped_to_its_ink_counts_as_tightly_cropped() -> None:
+    from charrec.infer.preprocess import tight_margin
+
+    eight = 1 - np.asarray(thick_eight_cropped_tight(), dtype=np.float32) / 255
+    assert tight_margin(eight) == 4  # a quarter of 16 pixels
+    # The same 8 with paper around it; a frame along the whole outline (a table around
+    # the page); speckle noise touching every edge: none is a tight crop.
+    assert tight_margin(np.pad(eight, 3)) == 0
+    framed = np.pad(eight, 3)
+    framed[:2], framed[-2:], framed[:, :2], framed[:, -2:] = 1, 1, 1, 1
+    assert tight_margin(framed) == 0
+    noise = (np.random.default_rng(0).random((40, 40)) > 0.9).astype(np.float32)
+    assert tight_margin(noise) == 0
+
+
 def test_big_off_centre_character_is_centred_and_sized(font: Path) -> None:
     canvas = render_text("O", font, canvas=(1000, 800), height=0.6, centre=(0.28, 0.35))
     result = preprocess(canvas)

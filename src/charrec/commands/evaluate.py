@@ -30,9 +30,16 @@ EVALUATE_EPILOG = """\
 
     charrec evaluate runs/letters-cnn --data binary-alphadigits-letters
 
+  A shipped model on real handwriting from outside NIST (pictures framed as `charrec
+  predict` frames them; letters scored with case ignored):
+
+    charrec evaluate letters --data unipen-letters
+    charrec evaluate digits --data semeion
+
   The report goes to RUN/evaluation/<data>-<split>/ (report.html is one self-contained
   page; report.md and the PNG figures sit beside it), and a summary into RUN/metrics.json
-  under "evaluation" → "<data>:<split>".
+  under "evaluation" → "<data>:<split>"; a shipped model's report goes to
+  ./evaluation/<model>/<data>-<split>/.
 """
 
 COMPARE_EPILOG = """\
@@ -52,10 +59,26 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.2f}%"
 
 
+def _model_folder(run: Path) -> tuple[Path, Path | None]:
+    """(the folder holding the checkpoint, where its reports go; None: RUN/evaluation/).
+    A folder here is a run; a bare name that is not one is a shipped model, whose
+    reports go to ./evaluation/<name>/ (its own folder is part of the package)."""
+    if run.exists() or len(run.parts) != 1:
+        return run, None
+    from charrec.infer.pretrained import is_pretrained, pretrained_dir
+
+    if is_pretrained(run.name):
+        return pretrained_dir(run.name), Path("evaluation") / run.name
+    return run, None
+
+
 # Optional[...] below: typer needs it on Python 3.10.
 # ruff: noqa: UP045
 def evaluate(
-    run: Annotated[Path, typer.Argument(help="Run folder written by `charrec train`.")],
+    run: Annotated[
+        Path,
+        typer.Argument(help="Run folder written by `charrec train`, or a shipped model's name."),
+    ],
     data: Annotated[
         Optional[str],
         typer.Option(
@@ -92,8 +115,16 @@ def evaluate(
 
     # No emoji codes: a key like "scans:train:" is data, not ":train:".
     console = Console(emoji=False)
+    run, report_root = _model_folder(run)
     result = evaluate_run(
-        run, data, split, data_dir, classes=classes, batch_size=batch_size, device=device
+        run,
+        data,
+        split,
+        data_dir,
+        classes=classes,
+        batch_size=batch_size,
+        device=device,
+        report_root=report_root,
     )
     m = result.metrics
     model = m["model"]

@@ -6,6 +6,7 @@ from charrec.data import alphanumeric_dev as _alphanumeric_dev  # noqa: F401
 from charrec.data import balanced_dev as _balanced_dev  # noqa: F401
 from charrec.data import letters_case_dev as _letters_case_dev  # noqa: F401
 from charrec.data import letters_dev as _letters_dev  # noqa: F401
+from charrec.data import realworld_sets as _realworld_sets  # noqa: F401
 from charrec.data.imageset import ImageSet, concat
 from charrec.data.registry import (
     DatasetSpec,

@@ -50,6 +50,9 @@ class EvaluationResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     # Written files by role (metrics, markdown, html, figure names); empty if not written.
     files: dict[str, Path] = field(default_factory=dict)
+    # Where the evaluation folders go when not RUN/evaluation/ (a shipped model's own
+    # folder is part of the installed package, never written to).
+    report_root: Path | None = None
 
     @property
     def key(self) -> str:
@@ -65,6 +68,8 @@ class EvaluationResult:
 
     @property
     def out_dir(self) -> Path:
+        if self.report_root is not None:
+            return self.report_root / evaluation_dir("", self.data, self.split).name
         return evaluation_dir(self.run_dir, self.data, self.split)
 
 
@@ -170,8 +175,14 @@ def evaluate_run(
     batch_size: int = DEFAULT_BATCH,
     device: str = "auto",
     write: bool = True,
+    report_root: str | os.PathLike[str] | None = None,
 ) -> EvaluationResult:
-    """Evaluate a run folder's model on a data set split and (if `write`) write the report.
+    """Evaluate a run folder's (or a shipped model's) model on a data set split and (if
+    `write`) write the report.
+
+    `report_root`, when given, holds the evaluation folders instead of RUN/evaluation/
+    and RUN's metrics.json is left alone: a shipped model's folder is part of the
+    installed package (`charrec evaluate letters` writes ./evaluation/letters/).
 
     `data` (a data set name or a path to a data file or folder) defaults to the data set
     the run was trained on, `split` to "test" (or the data's only split), `data_dir` to
@@ -223,6 +234,7 @@ def evaluate_run(
         space,
         meta,
         history=run.read_history() if run.history.exists() else [],
+        report_root=None if report_root is None else Path(report_root),
     )
     if write:
         write_evaluation(result)
@@ -257,7 +269,8 @@ def write_evaluation(result: EvaluationResult) -> dict[str, Path]:
     files = {"metrics": final / "metrics.json"}
     files.update({role: final / path.name for role, path in pages.items()})
     files.update({role: final / path.name for role, path in figures.items()})
-    merge_run_metrics(result)
+    if result.report_root is None:
+        merge_run_metrics(result)
     result.files = files
     return files
 

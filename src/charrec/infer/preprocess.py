@@ -10,13 +10,20 @@ way that matters to a network (polarity, lighting, noise, size, position, pen), 
    laid on paper, reduced while decoding so the steps below see at most 256 pixels a side.
 2. Polarity: the paper is the border's level where the border is even, else a coarse
    local median; the ink is the side with the larger mass of strong deviations from it
-   (dark ink on light paper, or light ink on a dark board or screen).
+   (dark ink on light paper, or light ink on a dark board or screen). A picture cropped
+   tightly to its character has paper neither along its border nor in most
+   neighbourhoods: its ink is the smaller side when that side is one part touching
+   every edge but less than half of the outline.
 3. Lighting: the paper's brightness is estimated on a coarse grid (a high percentile per
    block, then a grey closing that fills blocks covered by ink, interpolated with the
    slope continued to the edges) and divided out, so shadows leave the paper flat.
 4. Threshold: Otsu on the flattened ink map. The image is blank (`BlankImageError`, not a
    guess) when ink and paper differ by less than `min_contrast` or by less than five
    times the paper's noise, or when nothing bigger than a speck (3% of the picture) is left.
+   A picture cropped tightly to its character (strong ink on all four edges, its biggest
+   part reaching across: a cut-out of a scan, a small bitmap stretched to fill) is first
+   laid on a margin of paper, so that its soft stroke edges are not taken for the paper's
+   noise nor its strokes along the edges for page borders (step 5).
 5. Specks and borders: the faint printed rules of lined or squared paper are removed
    (straight runs across nearly the whole picture, fainter than the pen); then connected
    components, parts less than two pixels apart counting as one (chalk and dry pens
@@ -429,6 +436,8 @@ def _dark_ink(gray: np.ndarray) -> bool:
     Two neighbourhoods are tried, 3×3 and 5×5 blocks: the small one follows the light
     closely but a fat character fills it, the big one the reverse. Unless the small one's
     verdict is clear (one mass three times the other), the clearer verdict decides.
+    A picture cropped tightly to its character has neither paper along its border nor
+    in most neighbourhoods; its ink is told by its shape (`_tightly_cropped_ink`).
     """
     height, width = gray.shape
     band = max(1, round(0.03 * max(height, width)))
@@ -438,6 +447,8 @@ def _dark_ink(gray: np.ndarray) -> bool:
     low, paper, high = _quantiles(border, (0.1, 0.5, 0.9))
     if high - low < 0.15:
         darker, lighter = _ink_masses(gray, np.float32(paper))
+    elif (tight := _tightly_cropped_ink(gray)) is not None:
+        return tight
     elif min(gray.shape) >= 16:
         grid, block = _block_stat(gray, 8, 50)
         verdicts = []
@@ -452,6 +463,40 @@ def _dark_ink(gray: np.ndarray) -> bool:
     else:
         darker, lighter = _ink_masses(gray, np.float32(_quantiles(gray, (0.5,))[0]))
     return darker >= lighter
+
+
+def _tightly_cropped_ink(gray: np.ndarray) -> bool | None:
+    """Whether the ink is dark, for a picture cropped tightly to its character; None
+    when the picture does not look like one.
+
+    Split in two by Otsu's threshold (a cut-out is small and evenly lit), a character
+    cropped to its ink shows its strokes as one part that touches all four edges where
+    they end or turn, covering less than half of the picture's outline, and the ink is
+    the smaller side (the paper is cut into pieces around and inside it). Paper around a
+    character is also one part touching every edge, but the larger side and all along
+    the outline, as is the lit part of a page under a shadow: neither is taken for the
+    ink. When the picture does not look so, the caller decides.
+    """
+    threshold = _otsu(gray)[0]
+    dark = gray < threshold
+    dark_share = float(np.count_nonzero(dark)) / dark.size
+    smaller = dark if dark_share < 0.5 else ~dark
+    edges = (smaller[0], smaller[-1], smaller[1:-1, 0], smaller[1:-1, -1])
+    if sum(int(np.count_nonzero(e)) for e in edges) >= 0.5 * sum(e.size for e in edges):
+        return None
+    labels, count = ndimage.label(smaller, structure=_EIGHT_CONNECTED)
+    if count == 0:
+        return None
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    main = int(np.argmax(sizes))
+    # Nearly all of that side in one part (the dot of an i aside), on every edge.
+    if sizes[main] < 0.8 * sizes.sum():
+        return None
+    part = labels == main
+    if not (part[0].any() and part[-1].any() and part[:, 0].any() and part[:, -1].any()):
+        return None
+    return dark_share < 0.5
 
 
 def _ink_masses(gray: np.ndarray, background: np.ndarray | np.float32) -> tuple[float, float]:
@@ -621,15 +666,65 @@ def without_rules(mask: np.ndarray, ink: np.ndarray) -> np.ndarray:
     return _without_rules(mask, ink, (rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1))
 
 
+def tight_margin(ink: np.ndarray) -> int:
+    """The paper to lay around a picture cropped tightly to its character, or 0.
+
+    Tightly cropped: strong ink (half the pen's darkness or more) touches all four edges
+    but covers less than half of the picture's outline (a page edge or a frame around
+    the picture covers all of its side), and its biggest part reaches across the picture.
+    Such a picture (a cut-out of a scan, a bitmap stretched to fill its box) is nearly all
+    stroke edges, which the threshold would take for the paper's noise, and its strokes
+    lie along the edges as page borders do: with a margin of paper a quarter of its
+    longer side it is a character on a page like any other.
+    """
+    strong = ink >= 0.5
+    edges = (strong[0], strong[-1], strong[1:-1, 0], strong[1:-1, -1])
+    if not all(edge.any() for edge in edges):
+        return 0
+    if sum(int(np.count_nonzero(edge)) for edge in edges) >= 0.5 * sum(e.size for e in edges):
+        return 0
+    labels, _ = ndimage.label(strong, structure=_EIGHT_CONNECTED)
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    biggest = labels == int(np.argmax(sizes))
+    across = (biggest[0].any() and biggest[-1].any()) or (
+        biggest[:, 0].any() and biggest[:, -1].any()
+    )
+    return math.ceil(0.25 * max(ink.shape)) if across else 0
+
+
 def _find_character(
     ink: np.ndarray, cfg: PreprocessConfig
 ) -> tuple[np.ndarray, tuple[int, int, int, int], float, float] | str:
     """The character's mask, its box (top, bottom, left, right; exclusive ends), its ink
-    level and contrast; or why there is none."""
-    found = ink_mask(ink, cfg.min_contrast)
+    level and contrast; or why there is none. A tightly cropped picture is searched with
+    a margin of paper around it (`tight_margin`); what is returned is in its own pixels."""
+    margin = tight_margin(ink)
+    if not margin:
+        return _find_in(ink, cfg)
+    height, width = ink.shape
+    padded = np.zeros((height + 2 * margin, width + 2 * margin), dtype=ink.dtype)
+    padded[margin:-margin, margin:-margin] = ink
+    found = _find_in(padded, cfg, margin)
+    if isinstance(found, str):
+        return found
+    mask, (top, bottom, left, right), level, contrast = found
+    box = (top - margin, bottom - margin, left - margin, right - margin)
+    return mask[margin:-margin, margin:-margin], box, level, contrast
+
+
+def _find_in(
+    ink: np.ndarray, cfg: PreprocessConfig, margin: int = 0
+) -> tuple[np.ndarray, tuple[int, int, int, int], float, float] | str:
+    """`_find_character` in an ink map that may have `margin` pixels of paper added
+    around the picture (printed rules are looked for within the picture itself)."""
+    found = ink_mask(ink, cfg.min_contrast, rules=not margin)
     if isinstance(found, str):
         return found
     mask, contrast = found
+    if margin:
+        inside = (slice(margin, -margin), slice(margin, -margin))
+        mask[inside] = without_rules(mask[inside], ink[inside])
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     height, width = ink.shape

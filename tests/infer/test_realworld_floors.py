@@ -1,0 +1,58 @@
+"""Accuracy floors of the shipped models on real handwriting from outside NIST.
+
+The real sets (`realworld/` in the data folder: UNIPEN tablet writing, Semeion and
+optdigits scans) are read as the named data sets read them, every picture framed as
+`charrec predict` frames it; a fixed sample of the big UNIPEN set (one picture in
+`every`, in file order) keeps the test to seconds. A change to preprocessing or a
+retrained model that loses accuracy on people's real handwriting fails here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from charrec.data import get_spec
+from charrec.data.readers.pictures import read_pictures
+from charrec.evaluate import evaluate_run
+from charrec.infer.pretrained import list_pretrained, pretrained_dir
+
+# (model, data set, every): (floor, measured on that sample). Measured 2026-12-05 with
+# the shipped models of that day by this test's own scoring; the whole sets' figures,
+# from `charrec evaluate MODEL --data SET`, are in the README. Letters are scored with
+# case merged (the letters model's classes); alphanumeric with case ignored.
+FLOORS: dict[tuple[str, str, int], tuple[float, float]] = {
+    ("letters", "unipen-letters", 20): (0.85, 0.8846),
+    ("digits", "unipen-digits", 5): (0.93, 0.9550),
+    ("digits", "semeion", 1): (0.86, 0.8901),
+    ("digits", "optdigits", 1): (0.95, 0.9789),
+    ("alphanumeric", "unipen", 20): (0.77, 0.8022),
+}
+
+
+def sample(data_dir: Path, name: str, every: int):
+    spec = get_spec(name)
+    labels = spec.files["test"][0].find(data_dir)
+    if labels is None:
+        pytest.skip(f"{name}: realworld/ is not in the data folder ({spec.fetch_hint})")
+    return read_pictures(labels.parent, spec.classes, f"{name}:test", every=every)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(("model", "data", "every"), sorted(FLOORS))
+def test_shipped_model_floor_on_real_handwriting(
+    real_data_dir: Path, model: str, data: str, every: int
+) -> None:
+    if model not in list_pretrained():
+        pytest.skip(f"the shipped model {model!r} is not installed")
+    floor, measured = FLOORS[(model, data, every)]
+    data_set = sample(real_data_dir, data, every)
+    result = evaluate_run(pretrained_dir(model), dataset=data_set, write=False)
+    confusions = result.metrics["confusions"]
+    accuracy = confusions.get("accuracy_ignoring_case", result.accuracy)
+    pairs = [(p["pair"], p["count"]) for p in confusions["top_confused_pairs"][:5]]
+    assert accuracy >= floor, (
+        f"{model} on {data} (1 in {every}): {accuracy:.4f}, floor {floor} (measured "
+        f"{measured}); most confused: {pairs}"
+    )
