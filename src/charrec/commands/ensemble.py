@@ -29,6 +29,11 @@ EPILOG = """\
     charrec ensemble --recipe recipes/digits.yaml --seeds 0,1,2 \\
       --out runs/ens --data mnist
 
+  A snapshot ensemble: the last epochs of one run that kept them
+  (trained with --set training.keep_snapshots=3):
+
+    charrec ensemble --snapshots runs/letters --out runs/letters-snap
+
   The folder goes wherever a run folder goes:
 
     charrec evaluate runs/ens --data mnist
@@ -80,29 +85,60 @@ def ensemble(
     seeds: Annotated[
         str, typer.Option("--seeds", help="Seeds of the --recipe members, e.g. 0,1,2.")
     ] = "0,1,2",
+    snapshots: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--snapshots",
+            help="Average the epochs this run kept (keep_snapshots).",
+            show_default=False,
+        ),
+    ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an ensemble already in --out.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
 ) -> None:
     """Average trained models' probabilities: one ensemble folder for every command."""
-    from charrec.infer.ensemble import build_ensemble
+    from charrec.infer.ensemble import load_member, write_ensemble
 
     console = Console(quiet=quiet)
     sources: list[str | Path] = list(members or [])
-    if recipe is not None:
-        if sources:
-            raise ConfigError("give member folders or --recipe, not both")
-        from charrec.infer.ensemble_seeds import parse_seeds, train_seed_members
+    given = [
+        what
+        for what, there in (
+            ("member folders", sources),
+            ("--recipe", recipe),
+            ("--snapshots", snapshots),
+        )
+        if there
+    ]
+    if len(given) > 1:
+        raise ConfigError(
+            f"give one of member folders, --recipe and --snapshots, not {given[0]} and {given[1]}"
+        )
+    if not given:
+        raise ConfigError(
+            "name at least two run folders or shipped models, or give --recipe or --snapshots"
+        )
+    if snapshots is not None:
+        from charrec.infer.ensemble_snapshots import snapshot_members
 
-        parsed = parse_seeds(seeds)
-        if (out / "model.json").exists() and not overwrite:
-            raise ConfigError(f"{out} already holds a model; replace it with --overwrite")
-        sources = list(train_seed_members(recipe, parsed, out, console=console, verbose=not quiet))
-    elif not sources:
-        raise ConfigError("name at least two run folders or shipped models, or give --recipe")
-    folder = build_ensemble(
-        [str(s) for s in sources],
+        loaded = snapshot_members(snapshots)
+    else:
+        if recipe is not None:
+            from charrec.infer.ensemble_seeds import parse_seeds, train_seed_members
+
+            parsed = parse_seeds(seeds)
+            if (out / "model.json").exists() and not overwrite:
+                raise ConfigError(f"{out} already holds a model; replace it with --overwrite")
+            sources = list(
+                train_seed_members(recipe, parsed, out, console=console, verbose=not quiet)
+            )
+        if len(sources) < 2:
+            raise ConfigError(f"an ensemble needs at least two members, got {len(sources)}")
+        loaded = [load_member(str(source)) for source in sources]
+    folder = write_ensemble(
+        loaded,
         out,
         weighted=weighted,
         data=data,

@@ -223,12 +223,34 @@ def build_ensemble(
     its `split` (default test) and the card records their scores. Files are built beside
     `out` and moved in last, so a failure leaves no half-written model.
     """
-    from charrec.models.ensemble import Ensemble
-    from charrec.train.checkpoint import save_weights
-
     if len(sources) < 2:
         raise ConfigError(f"an ensemble needs at least two members, got {len(sources)}")
     members = [load_member(source) for source in sources]
+    return write_ensemble(
+        members,
+        out,
+        weighted=weighted,
+        data=data,
+        split=split,
+        data_dir=data_dir,
+        overwrite=overwrite,
+    )
+
+
+def write_ensemble(
+    members: Sequence[Member],
+    out: str | os.PathLike[str],
+    *,
+    weighted: bool = False,
+    data: str | None = None,
+    split: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write the ensemble of loaded `members` into `out` (see `build_ensemble`)."""
+    from charrec.models.ensemble import Ensemble
+    from charrec.train.checkpoint import save_weights
+
     check_members(members)
     out = Path(out).expanduser()
     _check_out(out, members, overwrite)
@@ -319,7 +341,9 @@ def ensemble_metrics(
         "parameters": meta["parameters"],
         "flops_per_image": flops_per_image(model, meta),
     }
-    times = [_train_time(m.folder) for m in members]
+    # Once per training run: a snapshot ensemble's members share one.
+    folders = {m.folder.resolve(): m.folder for m in members}
+    times = [_train_time(folder) for folder in folders.values()]
     if all(t is not None for t in times):
         metrics["train_time"] = sum(times)  # type: ignore[arg-type]
     if scores is not None:

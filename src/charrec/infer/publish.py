@@ -61,7 +61,12 @@ DESCRIPTIONS = {
 CASE_MERGED_DATA = "letters-dev"
 
 # Keys that may differ between a recipe and the run it made without changing the model.
-_IGNORED_CONFIG_KEYS = ("run.out", "training.num_threads", "data.data_dir")
+_IGNORED_CONFIG_KEYS = (
+    "run.out",
+    "training.num_threads",
+    "data.data_dir",
+    "training.keep_snapshots",
+)
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _WEAKEST = 5

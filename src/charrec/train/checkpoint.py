@@ -11,6 +11,8 @@ A run folder holds (see DESIGN.md, "A run is a folder"):
     state.pt           everything `--resume` needs (weights, optimizer, schedule, early
                        stopping, history, RNG states), one file written last each epoch
     metrics.json       the final validation and test metrics, times, parameter count
+    snapshots/         with `training.keep_snapshots: N`, the last N epochs' weights as
+                       epoch-<E>.safetensors (`charrec ensemble --snapshots` averages them)
 
 Every file is written atomically, so an interrupted run leaves the previous epoch's files.
 Weights are safetensors; state.pt is read only with `torch.load(weights_only=True)`.
@@ -60,6 +62,20 @@ class RunFolder:
     state = property(lambda self: self.path / "state.pt")
     tensorboard = property(lambda self: self.path / "tensorboard")
     metrics = property(lambda self: self.path / "metrics.json")
+    snapshots = property(lambda self: self.path / "snapshots")
+
+    def snapshot(self, epoch: int) -> Path:
+        """Where epoch `epoch`'s weights are kept (with training.keep_snapshots)."""
+        return self.snapshots / f"epoch-{epoch}.safetensors"
+
+    def list_snapshots(self) -> list[tuple[int, Path]]:
+        """The kept snapshots as (epoch, path), oldest first."""
+        found = []
+        for path in self.snapshots.glob("epoch-*.safetensors"):
+            number = path.name[len("epoch-") : -len(".safetensors")]
+            if number.isdigit():
+                found.append((int(number), path))
+        return sorted(found)
 
     def holds_run(self) -> bool:
         return any((self.path / name).exists() for name in RUN_FILES)
@@ -76,8 +92,9 @@ class RunFolder:
                 )
             for name in RUN_FILES:
                 (self.path / name).unlink(missing_ok=True)
-            # Old events would mix with the new run's curves.
+            # Old events would mix with the new run's curves, old snapshots with its epochs.
             shutil.rmtree(self.tensorboard, ignore_errors=True)
+            shutil.rmtree(self.snapshots, ignore_errors=True)
         self.path.mkdir(parents=True, exist_ok=True)
 
     def read_history(self) -> list[dict[str, Any]]:

@@ -154,6 +154,9 @@ class TrainingConfig:
     # their own (one torch thread each), gradients summed in order; 1: off. Not with
     # batch norm or several processes.
     batch_shards: int = 1
+    # Keep the last N epochs' weights in the run folder (snapshots/epoch-E.safetensors) for
+    # `charrec ensemble --snapshots`; 0: none, the run folder as always.
+    keep_snapshots: int = 0
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
 
 
@@ -510,6 +513,10 @@ def _validate(config: TrainConfig) -> None:
         f"training.num_threads must be ≥ 1, got {train.num_threads}",
     )
     _check(train.batch_shards >= 1, f"training.batch_shards must be ≥ 1, got {train.batch_shards}")
+    _check(
+        train.keep_snapshots >= 0,
+        f"training.keep_snapshots must be ≥ 0 (0: none), got {train.keep_snapshots}",
+    )
     _check(stop.patience >= 0, f"early stopping patience must be ≥ 0, got {stop.patience}")
     _check(stop.min_delta >= 0, f"early stopping min_delta must be ≥ 0, got {stop.min_delta}")
     if stop.metric not in MONITORS:

@@ -642,8 +642,22 @@ class Trainer:
         write_json(run.model_json, self._model_meta(epoch, metrics))
         if improved and self.stopper.enabled:
             save_weights(run.best_weights, weights, tag)
+        if self.config.training.keep_snapshots:
+            self._keep_snapshot(epoch, weights, tag)
         write_json(run.history, self.history)
         save_state(run.state, self._state(epoch, weights))
+
+    def _keep_snapshot(
+        self, epoch: int, weights: dict[str, torch.Tensor], tag: dict[str, str]
+    ) -> None:
+        """This epoch's weights into snapshots/, and only the last keep_snapshots there."""
+        run, keep = self.run, self.config.training.keep_snapshots
+        run.snapshots.mkdir(exist_ok=True)
+        save_weights(run.snapshot(epoch), weights, tag)
+        for number, path in run.list_snapshots():
+            # Epochs after this one are from before a resume went back; they are redone.
+            if number <= epoch - keep or number > epoch:
+                path.unlink(missing_ok=True)
 
     def _state(self, epoch: int, weights: dict[str, torch.Tensor]) -> dict[str, Any]:
         return {
