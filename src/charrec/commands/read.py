@@ -35,6 +35,11 @@ EPILOG = """\
     charrec read city.png --words PARIS,LONDON,ROME
     charrec read city.png --words cities.txt
 
+  A model that keeps upper and lower case apart (alphanumeric) gives each
+  letter's case with its probability (JSON "merged", as predict's):
+
+    charrec read code.png --model alphanumeric --json
+
   Machine-readable, and a picture of what was found (boxes, order, each
   28×28 input) saved next to each input as <name>.read.png:
 
@@ -79,17 +84,26 @@ def _print_table(readings: list[Any], model: str, constrained: bool) -> None:
     if constrained:
         table.add_column("constrained", style="bold")
     table.add_column("confidence", justify="right")
-    table.add_column("characters (answer, confidence)", overflow="fold")
+    cased = any(c.merged is not None for r in readings for c in r.characters)
+    what = "answer, confidence, case" if cased else "answer, confidence"
+    table.add_column(f"characters ({what})", overflow="fold")
     for reading in readings:
         row = [escape(reading.source), escape(reading.text)]
         if constrained:
             row.append(escape(reading.constrained) if reading.constrained else "(nothing fits)")
         row.append(f"{100 * reading.confidence:.1f}%")
-        row.append(
-            " ".join(f"{escape(c.label)} {100 * c.confidence:.0f}%" for c in reading.characters)
-        )
+        row.append(" ".join(_character(c) for c in reading.characters))
         table.add_row(*row)
     Console().print(table)
+
+
+def _character(character: Any) -> str:
+    """ "a 91%", and for a case-aware model the case of its letter: "a 91% lower 97%"."""
+    text = f"{escape(character.label)} {100 * character.confidence:.0f}%"
+    merged = character.merged
+    if merged is not None and merged.case is not None:
+        text += f" {merged.case} {100 * merged.case_probability:.0f}%"
+    return text
 
 
 def read(

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from charrec.errors import ConfigError
+from charrec.infer.case import CaseAnswer
 from charrec.infer.constrain import Constraint
 from charrec.infer.imageio import BlankImageError, ImageError, ImageSource, decode
 from charrec.infer.preprocess import Preprocessor, ink_map, ink_mask, without_rules
@@ -59,6 +60,9 @@ class ReadCharacter:
     space_before: bool = False
     # The answer under the constraint (None without one, or when nothing fits).
     constrained: str | None = None
+    # For a model that keeps upper and lower case apart: the letter (its two cases summed)
+    # and its case, as `Prediction.merged`; None for a model without case.
+    merged: CaseAnswer | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -70,6 +74,8 @@ class ReadCharacter:
         }
         if self.constrained is not None:
             data["constrained"] = self.constrained
+        if self.merged is not None:
+            data["merged"] = self.merged.to_dict()
         return data
 
 
@@ -187,6 +193,7 @@ def read_line(
     classes = recognizer.classes
     sx, sy = decoded.scale
     src_w, src_h = decoded.source_size
+    case = recognizer.case_reading
     chosen = None
     if constraint is not None:
         with np.errstate(divide="ignore"):
@@ -212,6 +219,7 @@ def read_line(
                 seen=image,
                 space_before=segmentation.spaces[index],
                 constrained=classes[chosen[index]] if chosen is not None else None,
+                merged=None if case is None else case.answer(p),
             )
         )
     labels = [c.label for c in characters]

@@ -359,7 +359,8 @@ class Recognizer:
         """Read a line of handprinted characters (a word, a code, a form field).
 
         Returns a Reading: `.text` with the spaces between words, and `.characters`, each
-        with its box in the picture, top_k guesses and confidence. `constraint` (a
+        with its box in the picture, top_k guesses and confidence (and, for a model that
+        keeps both cases of letters, `.merged`: the letter and its case). `constraint` (a
         `charrec.infer.constrain.Pattern` or `WordList`) adds `.constrained`, the most
         probable reading that fits it. See `charrec.infer.read`.
         """

@@ -24,7 +24,7 @@ from charrec.serve.routes import (
     _pool,
     _read_images,
 )
-from charrec.serve.schemas import Candidate
+from charrec.serve.schemas import Candidate, MergedOut
 
 router = APIRouter()
 
@@ -39,6 +39,11 @@ class ReadCharacterOut(BaseModel):
     box: list[int] = Field(description="left, top, right, bottom in the picture's pixels.")
     space_before: bool = Field(description="A space between words comes before it.")
     constrained: str | None = Field(default=None, description="Its answer under the constraint.")
+    merged: MergedOut | None = Field(
+        default=None,
+        description="For a model that keeps upper and lower case apart: the letter, cases "
+        "summed, and its case. Absent for a model without case.",
+    )
     seen: str | None = Field(
         default=None, description="The 28×28 input the model saw, a PNG data URL (seen=true)."
     )
