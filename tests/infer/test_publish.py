@@ -137,3 +137,67 @@ def test_bad_name_and_bad_run_are_user_errors(tiny_run: Path, tmp_path: Path, ca
     with pytest.raises(CharrecError, match="has not finished"):
         publish(unfinished, "x", dest=tmp_path / "models")
     assert not (tmp_path / "models").exists()
+
+
+@pytest.fixture(scope="module")
+def tiny_ensemble(tiny_run: Path, real_data_dir: Path) -> Path:
+    """The tiny run and a second seed of it, averaged."""
+    from charrec.infer.ensemble import build_ensemble
+
+    second = tiny_run.parent / "run-seed-1"
+    values = {**TINY, "data.data_dir": str(real_data_dir), "run.out": str(second)}
+    train(apply_overrides(TrainConfig(), {**values, "training.seed": 1}), verbose=False)
+    return build_ensemble([str(tiny_run), str(second)], tiny_run.parent / "ens")
+
+
+def test_an_ensemble_publishes_into_the_weights_folder_with_its_members_on_the_card(
+    tiny_ensemble: Path,
+    tiny_run: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import charrec
+    from charrec.infer import pretrained
+
+    weights = tmp_path / "weights"
+    monkeypatch.setattr(pretrained, "WEIGHTS_DIR", weights)
+    assert main([str(tiny_ensemble), "--name", "tiny-ens"]) == 0, capsys.readouterr().err
+    folder = weights / "tiny-ens"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "card.json",
+        "card.md",
+        "model.json",
+        "model.safetensors",
+    ]
+    assert pretrained.list_pretrained() == ["tiny-ens"]
+
+    card = json.loads((folder / "card.json").read_text())
+    assert set(card) >= CARD_KEYS
+    built = json.loads((tiny_ensemble / "card.json").read_text())
+    assert card["kind"] == "ensemble" and card["weighting"] == "equal"
+    assert [m["source"] for m in card["members"]] == [m["source"] for m in built["members"]]
+    assert [m["source"] for m in card["members"]] == [str(tiny_run), str(tiny_run) + "-seed-1"]
+    assert card["flops_per_image"] == built["flops_per_image"] > 0
+    assert card["preprocess"] == built["preprocess"]
+    assert card["recipe"] is None and card["command"] is None
+    expected = evaluate_run(tiny_ensemble, data="mnist", split="test", write=False)
+    assert card["test_accuracy"] == pytest.approx(expected.accuracy)
+    markdown = (folder / "card.md").read_text()
+    assert "## Members" in markdown and str(tiny_run) + "-seed-1" in markdown
+    assert f"{100 * card['test_accuracy']:.2f}%" in markdown
+
+    # The shipped name answers as the ensemble folder does.
+    images = load_dataset("mnist", "test").images[:64]
+    shipped = charrec.load("tiny-ens").predict_arrays(images)
+    assert np.allclose(shipped, charrec.load(tiny_ensemble).predict_arrays(images), atol=1e-6)
+
+
+def test_an_ensemble_has_no_recipe_to_check(
+    tiny_ensemble: Path, tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [str(tiny_ensemble), "--name", "x", "--dest", str(tmp_path)]
+    assert main([*args, "--recipe", str(tiny_run.parent / "recipe.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is an ensemble" in err and "without --recipe" in err and len(err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []

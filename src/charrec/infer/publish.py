@@ -7,7 +7,9 @@ Copies the run's `model.safetensors` and `model.json` (only those: `state.pt` ho
 optimizer and is not needed to predict) into `<dest>/<name>/`, evaluates that copy on the
 test split of the data it was trained on (`charrec.evaluate`), and writes `card.json` and
 `card.md` beside it. The folder is built under a temporary name and swapped in whole, so
-an interrupted or failed publish leaves the previous model as it was.
+an interrupted or failed publish leaves the previous model as it was. An ensemble folder
+(`charrec ensemble`) publishes the same way; its card lists the members
+(`charrec.infer.publish_ensemble`).
 
 When a recipe is named (by default `recipes/<name>.yaml`, if it exists), the run must
 have been trained with exactly that config (apart from where it was written and how many
@@ -95,6 +97,7 @@ def publish(
     its test split for the card; `recipe` is the repository path of the YAML config that
     trained the run.
     """
+    from charrec.infer.publish_ensemble import ensemble_facts, is_ensemble
     from charrec.train.checkpoint import RunFolder, load_run
 
     if not _NAME.match(name):
@@ -110,7 +113,17 @@ def publish(
             f"{run.path} holds no metrics.json: its training has not finished; "
             f"finish it with charrec train --resume {run.path}"
         )
-    recipe_path = _recipe_for(name, recipe)
+    ensemble = ensemble_facts(run.path) if is_ensemble(meta) else None
+    if ensemble is not None and recipe is not None:
+        raise ConfigError(
+            f"{run.path} is an ensemble: no single recipe made it (its card lists the "
+            "members); publish it without --recipe"
+        )
+    recipe_path = None if ensemble is not None else _recipe_for(name, recipe)
+    if ensemble is not None and description is None and name not in DESCRIPTIONS:
+        description = (
+            f"An ensemble of {len(ensemble['members'])} models, their probabilities averaged."
+        )
     if recipe_path is not None:
         _check_recipe(recipe_path, run)
 
@@ -132,6 +145,7 @@ def publish(
             data=data,
             data_dir=data_dir,
         )
+        card.update(ensemble or {})
         write_json(work / "card.json", card)
         with atomic_open(work / "card.md") as handle:
             handle.write(card_markdown(card))
@@ -343,8 +357,21 @@ def percent(value: float | None) -> str:
 
 def card_markdown(card: dict[str, Any]) -> str:
     """The card for people: what the model is, how well it does, how to use and retrain it."""
+    from charrec.infer.publish_ensemble import members_markdown
+
     m = card["metrics"]
     data = card["data"]
+    ensemble = card.get("kind") == "ensemble"
+    if ensemble:
+        models = ", ".join(member["model"] for member in card["members"])
+        architecture = f"an ensemble of {len(card['members'])}: {models}"
+        trained_on = f"{data['name']}, each member (see Members)"
+    else:
+        architecture = f"{card['model']['name']} {_options(card['model'])}"
+        trained_on = (
+            f"{data['name']}: {data['train_images']:,} images "
+            f"({data['val_images']:,} more for validation), {card['epochs']} epochs"
+        )
     lines = [
         f"# charrec model `{card['name']}`",
         "",
@@ -353,11 +380,10 @@ def card_markdown(card: dict[str, Any]) -> str:
         "| | |",
         "|---|---|",
         f"| classes | {len(card['classes'])}: {' '.join(card['classes'])} |",
-        f"| architecture | {card['model']['name']} {_options(card['model'])} |",
+        f"| architecture | {architecture} |",
         f"| parameters | {card['parameters']:,} |",
         f"| weights | {card['weights_bytes']:,} bytes (safetensors) |",
-        f"| trained on | {data['name']}: {data['train_images']:,} images "
-        f"({data['val_images']:,} more for validation), {card['epochs']} epochs |",
+        f"| trained on | {trained_on} |",
         f"| trained | {card['trained']} with charrec {card['charrec_version']} |",
         f"| test data | {card['test_data']}, {card['test_images']:,} images |",
         f"| test accuracy | {percent(card['test_accuracy'])} |",
@@ -391,6 +417,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         )
         + ".",
         "",
+        *(members_markdown(card) if ensemble else []),
         "## Use",
         "",
         "```python",
