@@ -13,7 +13,7 @@ import charrec
 from charrec.data import load_dataset
 from charrec.errors import ConfigError
 from charrec.fileio import read_json
-from charrec.train import TrainConfig, apply_overrides, train
+from charrec.train import Callback, TrainConfig, apply_overrides, resume, train
 from charrec.train.checkpoint import RunFolder, load_weights
 from clirun import run_cli as run
 
@@ -68,15 +68,49 @@ def test_a_run_keeps_only_its_last_epochs_and_the_last_is_the_final_model(
     assert not all(np.array_equal(final[k].numpy(), earlier[k].numpy()) for k in final)
 
 
+class StopAfter(Callback):
+    """Interrupts training once `epoch` is saved, as a Ctrl-C would."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch: int, metrics: dict, model: object) -> None:
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_a_resumed_run_keeps_the_same_snapshots(
+    snapshot_run: Path, real_data_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "interrupted"
+    config = tiny_config(real_data_dir, out, **{"training.keep_snapshots": 2})
+    with pytest.raises(KeyboardInterrupt):
+        train(config, callbacks=[StopAfter(1)], verbose=False)
+    assert [epoch for epoch, _ in RunFolder(out).list_snapshots()] == [1]
+    resume(out, verbose=False)
+    assert [epoch for epoch, _ in RunFolder(out).list_snapshots()] == [2, 3]
+    for epoch in (2, 3):
+        ours = load_weights(RunFolder(out).snapshot(epoch))
+        whole = load_weights(RunFolder(snapshot_run).snapshot(epoch))
+        assert all(np.array_equal(ours[k].numpy(), whole[k].numpy()) for k in whole)
+
+
 def test_by_default_a_run_folder_keeps_no_snapshots(real_data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "plain"
     train(tiny_config(real_data_dir, out, **{"training.epochs": 1}), verbose=False)
     assert not RunFolder(out).snapshots.exists()
 
 
-def test_keep_snapshots_must_not_be_negative(real_data_dir: Path, tmp_path: Path) -> None:
+def test_keep_snapshots_must_not_be_negative_and_does_not_change_the_model(
+    real_data_dir: Path, tmp_path: Path, snapshot_run: Path
+) -> None:
+    from charrec.infer.publish import config_differences
+
     with pytest.raises(ConfigError, match=r"training\.keep_snapshots"):
         tiny_config(real_data_dir, tmp_path / "x", **{"training.keep_snapshots": -1}).validate()
+    # A recipe without snapshots still made this run's model (publish, seed ensembles).
+    plain = tiny_config(real_data_dir, tmp_path / "x")
+    assert config_differences(plain, snapshot_run / "config.yaml") == ""
 
 
 def test_the_snapshot_ensemble_averages_the_kept_epochs(
@@ -136,3 +170,16 @@ def test_a_run_without_snapshots_or_two_sources_is_refused(
     code, _, stderr = run(args, capsys)
     assert code == 2 and "not member folders and --snapshots" in stderr
     assert not out.exists()
+
+
+def test_keeping_snapshots_leaves_a_study_trials_identity_alone(
+    real_data_dir: Path, tmp_path: Path
+) -> None:
+    from charrec.study.ofat import identity
+
+    plain = tiny_config(real_data_dir, tmp_path / "x")
+    kept = tiny_config(real_data_dir, tmp_path / "x", **{"training.keep_snapshots": 2})
+    assert identity(plain) == identity(kept)
+    assert identity(plain) != identity(
+        tiny_config(real_data_dir, tmp_path / "x", **{"training.seed": 1})
+    )

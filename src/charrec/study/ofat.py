@@ -27,8 +27,15 @@ from charrec.train.config import TrainConfig, apply_overrides
 
 BASELINE = "baseline"
 FINAL = "final"
-# Config keys that say where or how fast a run trains, not what it learns.
-_NOT_IDENTITY = ("run.out", "data.data_dir", "training.num_threads", "training.device")
+# Config keys that say where or how fast a run trains, not what it learns; keep_snapshots
+# (what a run folder keeps) too, so studies begun before it existed keep their identities.
+_NOT_IDENTITY = (
+    "run.out",
+    "data.data_dir",
+    "training.num_threads",
+    "training.device",
+    "training.keep_snapshots",
+)
 
 
 @dataclass(frozen=True)
