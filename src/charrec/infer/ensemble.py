@@ -13,10 +13,12 @@ takes it (evaluate, compare, predict, serve, export, `charrec.load`):
     card.json, card.md the members (where from, their own test scores, cost), the ensemble's
                        score on --data and its inference cost
 
-`charrec.models.ensemble.Ensemble` averages the members' softmax probabilities (weighted by
-their validation accuracy with `weighted`). Members must name the same classes in the same
-order and take the same input (size, channels, ink, framing of pictures); a member
-trained with another mean and std gets an affine map to its own normalisation.
+`write_ensemble` does the same for members already loaded (the epochs a run kept:
+`charrec.infer.ensemble_snapshots`). `charrec.models.ensemble.Ensemble` averages the
+members' softmax probabilities (weighted by their validation accuracy with `weighted`).
+Members must name the same classes in the same order and take the same input (size,
+channels, ink, framing of pictures); a member trained with another mean and std gets an
+affine map to its own normalisation.
 """
 
 from __future__ import annotations
