@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -36,7 +37,7 @@ the example as written and against it in Keras' mixed_bfloat16:
   charrec bench train --models none --no-recipes --keras ~/keras/bin/python \\
     --precision bf16
   charrec bench train --models none --no-recipes --keras ~/keras/bin/python \\
-    --precision bf16 --keras-precision bf16
+    --precision bf16 --keras-precision bf16 --train-args '--batch-shards 2'
 
 Throughput is the best of --repeats timed epochs of --images MNIST images after a
 warm-up epoch; run it on an otherwise idle machine (the load average is printed).
@@ -83,6 +84,13 @@ def bench_train(
     precision: Annotated[
         str, typer.Option(help="charrec's precision in the Keras comparison: fp32 or bf16.")
     ] = "fp32",
+    train_args: Annotated[
+        str,
+        typer.Option(
+            "--train-args",
+            help="More `charrec train` options for the Keras comparison, e.g. '--batch-shards 2'.",
+        ),
+    ] = "",
     keras_precision: Annotated[
         str,
         typer.Option(
@@ -148,6 +156,7 @@ def bench_train(
             baseline_rounds,
             data_dir,
             say=lambda text: console.print(text, highlight=False, soft_wrap=True),
+            extra=shlex.split(train_args),
             precision=precision,
             keras_precision=keras_precision,
         )
