@@ -110,6 +110,46 @@ def test_cli_prints_and_saves_every_part(
     assert saved["recipes"][0]["time_to_target"]["10.0%"] is not None
 
 
+# Stands in for a Python with Keras: records the arguments the peer script got and prints
+# the line keras_peer.py prints.
+FAKE_KERAS = """#!/bin/sh
+echo "$@" > "$(dirname "$0")/peer-args.txt"
+echo '{"epoch_seconds": [4.0, 6.0], "val_accuracy": 0.5, "test_accuracy": 0.5}'
+"""
+
+
+def test_keras_comparison_passes_each_sides_precision_and_options(
+    tmp_path: Path, real_data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_KERAS)
+    fake.chmod(0o755)
+    out = tmp_path / "bench.json"
+    args = ["bench", "train", "--models", "none", "--no-recipes", "--keras", str(fake)]
+    args += ["--keras-epochs", "1", "--baseline-rounds", "1", "--precision", "bf16"]
+    args += ["--keras-precision", "bf16", "--train-args", "--limit 300 --threads 1"]
+    args += ["--data-dir", str(real_data_dir), "--out", str(out)]
+    try:
+        main(args)
+    except SystemExit as exc:
+        assert not exc.code
+    assert "--epochs 1 --precision mixed_bfloat16" in (tmp_path / "peer-args.txt").read_text()
+    keras = json.loads(out.read_text())["keras"]
+    assert (keras["precision"], keras["keras_precision"]) == ("bf16", "bf16")
+    (row,) = keras["rounds"]
+    assert row["keras"]["seconds"] == 10.0
+    assert row["ratio"] == pytest.approx(10.0 / row["charrec"]["seconds"])
+    assert 0 < row["charrec"]["test_accuracy"] <= 1
+    assert "charrec (bf16)" in capsys.readouterr().out
+
+
+def test_keras_comparison_refuses_an_unknown_precision(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "train", "--models", "none", "--keras", "python3", "--precision", "fp16"])
+    assert exit_info.value.code == 2
+    assert "--precision must be fp32 or bf16" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [

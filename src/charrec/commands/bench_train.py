@@ -126,6 +126,11 @@ def bench_train(
     ):
         if value < 1:
             raise ConfigError(f"{name} must be ≥ 1, got {value}")
+    from charrec.train.keras_benchmark import KERAS_POLICIES
+
+    for name, value in (("--precision", precision), ("--keras-precision", keras_precision)):
+        if value not in KERAS_POLICIES:
+            raise ConfigError(f"{name} must be fp32 or bf16, got {value!r}")
     variants = (
         [v for v in benchmark.VARIANTS if v[1] == "fp32"] if fp32_only else benchmark.VARIANTS
     )
@@ -144,11 +149,7 @@ def bench_train(
         report=lambda text: console.print(text, highlight=False, soft_wrap=True),
     )
     if keras is not None:
-        from charrec.train.keras_benchmark import KERAS_POLICIES, compare_with_keras
-
-        for name, value in (("--precision", precision), ("--keras-precision", keras_precision)):
-            if value not in KERAS_POLICIES:
-                raise ConfigError(f"{name} must be fp32 or bf16, got {value!r}")
+        from charrec.train.keras_benchmark import compare_with_keras
 
         result["keras"] = compare_with_keras(
             keras,
