@@ -28,8 +28,8 @@ def write_coursework_report(
         "How this report was made",
         Text(
             f"Made by `{command}` on {datetime.now():%Y-%m-%d at %H:%M}, budget "
-            f"`{ctx.budget.name}`, in {format_seconds(wall_time)} (sections reused from an "
-            "earlier run count their first run's time). Every number below was measured by "
+            f"`{ctx.budget.name}`, in {format_seconds(wall_time)}"
+            f"{_reuse_note(records)}. Every number below was measured by "
             f"that run. Letters data: `{ctx.letters}`, because {ctx.letters_reason}."
         ),
         Text(_precision_note()),
@@ -57,4 +57,15 @@ def _precision_note() -> str:
         "Precision (`training.precision: auto`): convolutional nets train in bf16 autocast "
         "where the CPU computes bf16 natively, dense nets and other CPUs in fp32; "
         f"{where}. Each run's model.json records its precision."
+    )
+
+
+def _reuse_note(records: list[SectionRecord]) -> str:
+    """With sections reused, what all of them took when they ran."""
+    if not any(r.reused for r in records):
+        return ""
+    total = format_seconds(sum(r.wall_time for r in records))
+    return (
+        f"; some sections were reused from an earlier run of the same command, and all "
+        f"the sections took {total} when they ran (the table below)"
     )
