@@ -422,6 +422,20 @@ def build_card(
     return card
 
 
+def member_row(member: dict[str, Any]) -> str:
+    """A member's row of a card's members table: source, model, weight, cost, scores."""
+    from charrec.infer.publish import percent
+
+    m = member
+    own = "–"
+    if m["test_accuracy"] is not None:
+        own = f"{percent(m['test_accuracy'])} ({m['test_data']})"
+    return (
+        f"| {m['source']} | {m['model']} | {m['weight']:.3f} | {m['parameters']:,} | "
+        f"{m['flops_per_image'] / 1e6:.2f} | {percent(m['val_accuracy'])} | {own} |"
+    )
+
+
 def card_markdown(card: dict[str, Any]) -> str:
     """The card for people: members, their scores and cost, the ensemble's."""
     from charrec.infer.publish import percent
@@ -437,14 +451,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for m in card["members"]:
-        own = "–"
-        if m["test_accuracy"] is not None:
-            own = f"{percent(m['test_accuracy'])} ({m['test_data']})"
-        lines.append(
-            f"| {m['source']} | {m['model']} | {m['weight']:.3f} | {m['parameters']:,} | "
-            f"{m['flops_per_image'] / 1e6:.2f} | {percent(m['val_accuracy'])} | {own} | "
-            f"{percent(m['accuracy_on_data'])} |"
-        )
+        lines.append(f"{member_row(m)} {percent(m['accuracy_on_data'])} |")
     lines += [
         f"| **ensemble** | | 1 | {card['parameters']:,} | "
         f"{card['flops_per_image'] / 1e6:.2f} | – | – | {percent(card['test_accuracy'])} |",

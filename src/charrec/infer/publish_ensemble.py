@@ -58,7 +58,7 @@ def ensemble_facts(folder: Path) -> dict[str, Any]:
 
 def members_markdown(card: dict[str, Any]) -> list[str]:
     """The card's section on the members, for people."""
-    from charrec.infer.publish import percent
+    from charrec.infer.ensemble import member_row
 
     lines = [
         "## Members",
@@ -71,12 +71,5 @@ def members_markdown(card: dict[str, Any]) -> list[str]:
         "| own test accuracy |",
         "|---|---|---|---|---|---|---|",
     ]
-    for m in card["members"]:
-        own = "–"
-        if m["test_accuracy"] is not None:
-            own = f"{percent(m['test_accuracy'])} ({m['test_data']})"
-        lines.append(
-            f"| {m['source']} | {m['model']} | {m['weight']:.3f} | {m['parameters']:,} | "
-            f"{m['flops_per_image'] / 1e6:.2f} | {percent(m['val_accuracy'])} | {own} |"
-        )
+    lines += [member_row(m) for m in card["members"]]
     return [*lines, ""]
