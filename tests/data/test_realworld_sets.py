@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 from charrec.data import dataset_splits, default_split, get_spec, load_dataset
 from charrec.data.classes import DIGITS, EMNIST_CLASSES, UPPER
 from charrec.data.readers.pictures import class_of, read_pictures
+from charrec.data.realworld_sets import is_test_writer
 from charrec.errors import DataError
 from charrec.infer.preprocess import Preprocessor
 
@@ -48,26 +49,63 @@ def write_set(folder: Path, rows: list[tuple[str, str]], size: int = 64) -> Path
     return folder
 
 
+def write_writers(folder: Path, writers: list[tuple[str, str]]) -> None:
+    """meta.csv naming each picture's (contributor, writer), as the real unipen/ has."""
+    with open(folder / "labels.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    with open(folder / "meta.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "contributor", "writer"])
+        for row, (contributor, who) in zip(rows, writers, strict=True):
+            writer.writerow([row["path"], row["label"], contributor, who])
+
+
+def a_test_writer(test: bool) -> tuple[str, str]:
+    return next(
+        ("kai", f"w{k}") for k in range(100) if is_test_writer("kai", f"w{k}") == test
+    )
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    write_set(tmp_path / "realworld" / "unipen", UNIPEN)
+    unipen = write_set(tmp_path / "realworld" / "unipen", UNIPEN)
+    # All but the first two pictures are by a test writer.
+    writers = [a_test_writer(False)] * 2 + [a_test_writer(True)] * (len(UNIPEN) - 2)
+    write_writers(unipen, writers)
     write_set(tmp_path / "realworld" / "semeion", [("digit_3/s0.png", "3")], size=16)
     return tmp_path
 
 
-def test_registered_as_test_only_sets() -> None:
-    for name, classes in (
-        ("unipen", EMNIST_CLASSES["byclass"]),
-        ("unipen-letters", UPPER),
-        ("unipen-digits", DIGITS),
-        ("semeion", DIGITS),
-        ("optdigits", DIGITS),
+def test_registered_sets_and_their_splits() -> None:
+    for name, classes, splits in (
+        ("unipen", EMNIST_CLASSES["byclass"], ("train", "test")),
+        ("unipen-letters", UPPER, ("train", "test")),
+        ("unipen-digits", DIGITS, ("train", "test")),
+        ("semeion", DIGITS, ("test",)),
+        ("optdigits", DIGITS, ("test",)),
     ):
         spec = get_spec(name)
         assert spec.classes == classes
-        assert dataset_splits(name) == ("test",)
+        assert dataset_splits(name) == splits
         assert default_split(dataset_splits(name), "test") == "test"
         assert spec.files["test"][0].folders == (f"realworld/{name.split('-')[0]}",)
+
+
+def test_unipen_is_split_by_writer(data_dir: Path) -> None:
+    train = load_dataset("unipen", "train", data_dir)
+    test = load_dataset("unipen", "test", data_dir)
+    assert [train.classes[k] for k in train.labels] == ["1", "7"]
+    assert [test.classes[k] for k in test.labels] == [c for _, c in UNIPEN[2:]]
+    # The split is by a checksum of the writer, the same on every machine.
+    assert is_test_writer("kai", "w0") == is_test_writer("kai", "w0")
+    share = np.mean([is_test_writer("kai", f"w{k}") for k in range(3000)])
+    assert 0.3 < share < 0.37
+
+
+def test_unipen_without_writers_is_refused(tmp_path: Path) -> None:
+    write_set(tmp_path / "realworld" / "unipen", UNIPEN)
+    with pytest.raises(DataError, match=r"meta.csv: file not found; its writers split"):
+        load_dataset("unipen-digits", "test", tmp_path)
 
 
 def test_letters_merge_case_and_leave_digits_out(data_dir: Path) -> None:
@@ -79,14 +117,14 @@ def test_letters_merge_case_and_leave_digits_out(data_dir: Path) -> None:
 
 def test_all_classes_keep_case(data_dir: Path) -> None:
     everything = load_dataset("unipen", "test", data_dir)
-    assert [everything.classes[k] for k in everything.labels] == [c for _, c in UNIPEN]
-    digits = load_dataset("unipen-digits", "test", data_dir)
+    assert [everything.classes[k] for k in everything.labels] == [c for _, c in UNIPEN[2:]]
+    digits = load_dataset("unipen-digits", "train", data_dir)
     assert [digits.classes[k] for k in digits.labels] == ["1", "7"]
 
 
 def test_pictures_are_framed_as_predict_frames_them(data_dir: Path) -> None:
     everything = load_dataset("unipen", "test", data_dir)
-    assert everything.images.shape == (len(UNIPEN), 28, 28)
+    assert everything.images.shape == (len(UNIPEN) - 2, 28, 28)
     assert everything.images.dtype == np.uint8
     frame = Preprocessor()
     for image, source in zip(everything.images, everything.sources, strict=True):

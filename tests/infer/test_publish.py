@@ -11,9 +11,11 @@ import pytest
 import torch
 
 from charrec.data import load_dataset
+from charrec.data.classes import EMNIST_CLASSES
 from charrec.errors import CharrecError, ConfigError
 from charrec.evaluate import evaluate_run
 from charrec.infer.publish import main, publish
+from charrec.infer.publish_realworld import sets_for
 from charrec.train import TrainConfig, apply_overrides, train
 from charrec.train.checkpoint import load_run
 
@@ -60,7 +62,9 @@ def tiny_run(real_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     return out
 
 
-def test_publish_writes_checkpoint_and_card(tiny_run: Path, tmp_path: Path) -> None:
+def test_publish_writes_checkpoint_and_card(
+    tiny_run: Path, tmp_path: Path, real_data_dir: Path
+) -> None:
     folder = publish(tiny_run, "tiny", dest=tmp_path, recipe=tiny_run.parent / "recipe.yaml")
 
     assert folder == tmp_path / "tiny"
@@ -89,6 +93,25 @@ def test_publish_writes_checkpoint_and_card(tiny_run: Path, tmp_path: Path) -> N
     markdown = (folder / "card.md").read_text()
     assert "# charrec model `tiny`" in markdown
     assert f"{100 * card['test_accuracy']:.2f}%" in markdown
+    # A digits model is scored on the real digits from outside NIST it can name.
+    real = {row["data"]: row for row in card["real_handwriting"]}
+    if (real_data_dir / "realworld" / "unipen" / "meta.csv").is_file():
+        assert list(real) == ["unipen-digits:test", "semeion:test", "optdigits:test"]
+        semeion = evaluate_run(tiny_run, data="semeion", split="test", write=False).metrics
+        assert real["semeion:test"]["accuracy"] == pytest.approx(semeion["accuracy"])
+        assert real["semeion:test"]["images"] == 1_593
+        assert "## Real handwriting from outside NIST" in markdown
+        assert f"| semeion:test | 1,593 | {100 * semeion['accuracy']:.2f}% |" in markdown
+
+
+def test_real_sets_follow_the_classes_a_model_holds() -> None:
+    assert sets_for([str(d) for d in range(10)]) == ["unipen-digits", "semeion", "optdigits"]
+    assert sets_for(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) == ["unipen-letters"]
+    assert sets_for(list("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")) == [
+        "unipen-letters"
+    ]
+    assert sets_for(list(EMNIST_CLASSES["byclass"]))[0] == "unipen"
+    assert sets_for(["A", "B"]) == []
 
 
 def test_published_model_gives_the_runs_outputs(tiny_run: Path, tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 from charrec.data import get_spec
 from charrec.errors import CharrecError, ConfigError
 from charrec.fileio import atomic_open, write_json
+from charrec.infer.publish_realworld import real_handwriting, real_handwriting_markdown
 
 # What each data set protocol is, for the card (the data modules say the same in full).
 PROTOCOLS = {
@@ -269,6 +270,7 @@ def build_card(
             "train_images": trained_on.get("train_images"),
             "val_images": trained_on.get("val_images"),
             "fingerprint": trained_on.get("fingerprint"),
+            "extra": trained_on.get("extra") or [],
         },
         "protocol": PROTOCOLS.get(data, spec.description),
         "test_data": f"{data}:test",
@@ -286,6 +288,7 @@ def build_card(
     case = _case_facts(folder, result, data_dir)
     if case is not None:
         card["case"] = case
+    card["real_handwriting"] = real_handwriting(folder, meta["classes"], data_dir)
     return card
 
 
@@ -371,6 +374,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         trained_on = (
             f"{data['name']}: {data['train_images']:,} images "
             f"({data['val_images']:,} more for validation), {card['epochs']} epochs"
+            + _extra_words(data.get("extra") or [])
         )
     lines = [
         f"# charrec model `{card['name']}`",
@@ -428,6 +432,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"`charrec predict photo.png --model {card['name']}` does the same from the shell.",
         "",
     ]
+    lines += real_handwriting_markdown(card.get("real_handwriting") or [])
     if card.get("case"):
         lines += _case_markdown(card["name"], card["case"])
     if card["command"]:
@@ -443,6 +448,19 @@ def card_markdown(card: dict[str, Any]) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def _extra_words(extras: list[dict[str, Any]]) -> str:
+    """How the extra training data (`data.extra`) joined the training images."""
+    if not extras:
+        return ""
+    parts = [
+        e["name"]
+        + (f":{e['split']}" if e.get("split") else "")
+        + (f" ×{e['repeat']}" if e.get("repeat", 1) > 1 else "")
+        for e in extras
+    ]
+    return "; the training images include " + ", ".join(parts)
 
 
 def _case_markdown(name: str, case: dict[str, Any]) -> list[str]:

@@ -137,12 +137,16 @@ class Prediction:
 def preprocess_config_for(meta: dict[str, Any], card: dict[str, Any]) -> PreprocessConfig:
     """How pictures must be framed for this model: as its training data was.
 
-    A model card may say so itself ("preprocess": a PreprocessConfig as a dict); otherwise
-    a model trained on MNIST gets MNIST's frame (20 px, centred by mass) and every other
-    model EMNIST's (24 px, centred by the box).
+    A model card may say so itself ("preprocess": a PreprocessConfig as a dict), else
+    model.json's `preprocessing.frame` (what training recorded, `data.frame`); a model
+    from before that record gets MNIST's frame (20 px, centred by mass) if it was trained
+    on MNIST and EMNIST's (24 px, centred by the box) otherwise.
     """
     if isinstance(card.get("preprocess"), dict):
         return PreprocessConfig.from_dict(card["preprocess"])
+    recorded = (meta.get("preprocessing") or {}).get("frame")
+    if recorded is not None:
+        return PreprocessConfig(style=recorded)
     data = meta.get("data") or {}
     style = "mnist" if data.get("name") == "mnist" else "emnist"
     return PreprocessConfig(style=style)

@@ -52,8 +52,24 @@ DEVICES = ("auto", "cpu", "cuda")
 # auto: bf16 autocast for convolutional nets where the hardware computes bf16 natively
 # (a CUDA GPU with bf16, a CPU with AMX), fp32 otherwise (charrec.train.precision).
 PRECISIONS = ("fp32", "bf16", "auto")
+# How predict frames pictures (charrec.infer.preprocess.STYLES).
+FRAMES = ("emnist", "mnist")
 # How images that are not 28×28 are made so at load (charrec.data.resize.POLICIES).
 RESIZES = ("emnist", "pad")
+
+
+@dataclass
+class ExtraData:
+    """More training images from another data set or file (`data.extra`)."""
+
+    name: str = ""
+    # The part of it to learn from (default: its training part, or a folder's only one);
+    # "test" is refused, so that it stays for measuring.
+    split: str | None = None
+    # Each image counts this many times (a small set of real handwriting beside a big one).
+    repeat: int = 1
+    # Its class list, where a data file does not carry it (as data.classes).
+    classes: str | None = None
 
 
 @dataclass
@@ -85,6 +101,15 @@ class DataConfig:
     # The EMNIST class list (byclass, bymerge, balanced, letters, digits, mnist) of a data
     # file that does not carry its classes: a CSV under any name, IDX files, an .npz.
     classes: str | None = None
+    # More images for the training part only (validation and test stay this set's), e.g.
+    # real handwriting from outside NIST or a user's own folder: [{name, split, repeat}].
+    # Classes are matched to this set's by name, case merged where it merges case; images
+    # of classes it does not hold are left out.
+    extra: list[ExtraData] = field(default_factory=list)
+    # How `charrec predict` frames a user's picture for this model (model.json records it):
+    # "emnist" (ink box 24 px, centred by the box), "mnist" (20 px, centred by mass), or
+    # None: MNIST's frame for a model of MNIST alone, EMNIST's for every other.
+    frame: str | None = None
 
 
 @dataclass
@@ -333,6 +358,12 @@ def _coerce(hint: Any, value: Any, path: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{_where(path)} must be a mapping, got {value!r}")
         return {str(k): v for k, v in value.items()}
+    if origin is list:
+        if value is None:
+            return []
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{_where(path)} must be a list, got {value!r}")
+        return [_coerce(args[0], v, f"{path}[{i}]") for i, v in enumerate(value)]
     if origin is tuple:
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             raise ConfigError(f"{_where(path)} must be a list of {len(args)} values, got {value!r}")
@@ -481,6 +512,16 @@ def _validate(config: TrainConfig) -> None:
     )
     if data.resize not in RESIZES:
         raise unknown_choice("resize policy", data.resize, RESIZES)
+    if data.frame is not None and data.frame not in FRAMES:
+        raise unknown_choice("picture frame", data.frame, FRAMES)
+    for k, extra in enumerate(data.extra):
+        where = f"data.extra[{k}]"
+        _check(bool(extra.name), f"{where}.name must name a data set or a file")
+        _check(extra.repeat >= 1, f"{where}.repeat must be ≥ 1, got {extra.repeat}")
+        _check(
+            extra.split != "test",
+            f"{where}: the test split is for measuring; train on another split",
+        )
     if optim.name not in OPTIMIZERS:
         raise unknown_choice("optimizer", optim.name, OPTIMIZERS)
     for name, value in (("lr", optim.lr), ("eps", optim.eps)):

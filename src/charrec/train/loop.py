@@ -25,7 +25,7 @@ import os
 import random
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from charrec.train.checkpoint import (
     save_weights,
     state_dict_for_saving,
 )
-from charrec.train.config import TrainConfig
+from charrec.train.config import DataConfig, TrainConfig
 from charrec.train.distributed import Distributed
 from charrec.train.early_stopping import EarlyStopping
 from charrec.train.optim import (
@@ -146,6 +146,14 @@ def training_split(name: str, data_dir: str | None = None, classes: str | None =
     return split_roles(dataset_splits(name, data_dir, classes)).train
 
 
+def picture_frame(data: DataConfig) -> str:
+    """How predict frames a picture for a model trained on `data` (data.frame, else
+    MNIST's frame for MNIST alone, EMNIST's for everything else)."""
+    if data.frame is not None:
+        return data.frame
+    return "mnist" if data.name == "mnist" and not data.extra else "emnist"
+
+
 def prepare_data(config: TrainConfig) -> TensorData:
     """Load the training split, subsample (data.limit), split off validation, stratified.
 
@@ -194,6 +202,10 @@ def prepare_data(config: TrainConfig) -> TensorData:
         train, val = dataset, dataset.subset(np.zeros(0, dtype=np.int64))
     if data.per_class is not None and not data.folds:
         train = per_class_subsample(train, data.per_class, seed)
+    if data.extra:
+        from charrec.data.extra import with_extra
+
+        train = with_extra(train, data.extra, data.data_dir, data.resize)
     if train.image_shape[0] != train.image_shape[1]:
         raise CharrecError(
             f"{data.name}: images are {train.image_shape}; training needs square images"
@@ -613,6 +625,7 @@ class Trainer:
                 "std": data.std,
                 "ink": "white-on-black",
                 "formula": "(pixels / 255 - mean) / std",
+                "frame": picture_frame(cfg.data),
             },
             "data": {
                 "name": cfg.data.name,
@@ -628,6 +641,7 @@ class Trainer:
                 "fold_seed": cfg.data.fold_seed,
                 "seed": cfg.training.seed,
                 "fingerprint": data.fingerprint,
+                "extra": [asdict(extra) for extra in cfg.data.extra],
             },
             "precision": self.precision,
             "epoch": epoch,

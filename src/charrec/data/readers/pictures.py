@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -62,11 +62,13 @@ def read_pictures(
     name: str | None = None,
     *,
     every: int = 1,
+    only: Collection[Path] | None = None,
 ) -> ImageSet:
     """The pictures of a labels.csv folder whose labels the classes hold, as model inputs.
 
     Labels outside the classes are left out (the digits of a set that also holds
-    letters); `every` keeps one picture in that many, in file order, for a quick sample.
+    letters); `only` keeps just the pictures it names (one part of a split by writer);
+    `every` keeps one picture in that many, in file order, for a quick sample.
     """
     from charrec.infer.preprocess import Preprocessor
 
@@ -75,7 +77,7 @@ def read_pictures(
     chosen = [
         (picture, index)
         for picture, label in read_labels(folder)
-        if (index := class_of(label, classes)) is not None
+        if (index := class_of(label, classes)) is not None and (only is None or picture in only)
     ][::every]
     if not chosen:
         raise DataError(f"{folder}: no picture has a label among {', '.join(classes)}")

@@ -82,15 +82,22 @@ def _data_dir() -> Path:
 
 @functools.lru_cache(maxsize=8)
 def real_characters(name: str, root: str) -> dict[str, list[Path]]:
-    """The image files of a real set, by label (empty when the set is not there)."""
+    """The image files of a real set, by label (empty when the set is not there); of a set
+    split by writer (UNIPEN), the test writers' only, since shipped models learn from the
+    others."""
+    from charrec.data.realworld_sets import writer_split
+
     folder = Path(root) / "realworld" / name
     labels = folder / "labels.csv"
     if not labels.is_file():
         return {}
+    test = writer_split(folder)["test"] if (folder / "meta.csv").is_file() else None
     found: dict[str, list[Path]] = {}
     with open(labels, newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            found.setdefault(row["label"], []).append(folder / row["path"])
+            path = folder / row["path"]
+            if test is None or path in test:
+                found.setdefault(row["label"], []).append(path)
     return found
 
 
