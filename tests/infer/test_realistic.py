@@ -51,7 +51,7 @@ FLOORS: dict[str, tuple[float, float]] = {
     "letters": (0.91, 0.955),
     "digits": (0.95, 1.0),
     "alphanumeric": (0.82, 0.871),
-    "letters-case": (0.88, 0.923),
+    "letters-case": (0.90, 0.939),
 }
 
 

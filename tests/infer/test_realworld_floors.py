@@ -31,7 +31,7 @@ FLOORS: dict[tuple[str, str, int], tuple[float, float]] = {
     ("digits", "semeion", 1): (0.91, 0.9372),
     ("digits", "optdigits", 1): (0.96, 0.9833),
     ("alphanumeric", "unipen", 5): (0.83, 0.8616),
-    ("letters-case", "unipen-letters", 4): (0.89, 0.9153),  # its two cases summed
+    ("letters-case", "unipen-letters", 4): (0.90, 0.9295),  # its two cases summed
 }
 
 
