@@ -16,7 +16,7 @@ import pytest
 
 from charrec.data import get_spec
 from charrec.data.readers.pictures import read_pictures
-from charrec.data.realworld_sets import writer_split
+from charrec.data.realworld_sets import split_pictures
 from charrec.evaluate import evaluate_run
 from charrec.infer.pretrained import list_pretrained, pretrained_dir
 
@@ -41,7 +41,7 @@ def sample(data_dir: Path, name: str, every: int):
     if labels is None:
         pytest.skip(f"{name}: realworld/ is not in the data folder ({spec.fetch_hint})")
     # UNIPEN's test writers only: a shipped model may have learnt from its train writers.
-    only = writer_split(labels.parent)["test"] if "train" in spec.files else None
+    only = split_pictures(name, labels.parent, "test")
     return read_pictures(labels.parent, spec.classes, f"{name}:test", every=every, only=only)
 
 

@@ -37,8 +37,10 @@ def with_extra(
 
     images, labels = [train.images], [train.labels]
     for extra in extras:
-        splits = dataset_splits(extra.name, data_dir, extra.classes)
-        split = extra.split or split_roles(splits).train
+        # Its training part unless the recipe names one (a folder has only one part).
+        split = extra.split
+        if split is None:
+            split = split_roles(dataset_splits(extra.name, data_dir, extra.classes)).train
         part = load_dataset(extra.name, split, data_dir, extra.classes, resize=resize)
         if part.image_shape != train.image_shape:
             raise DataError(

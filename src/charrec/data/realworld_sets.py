@@ -60,12 +60,18 @@ def writer_split(folder: Path) -> dict[str, frozenset[Path]]:
     return {split: frozenset(paths) for split, paths in parts.items()}
 
 
+def split_pictures(name: str, folder: Path, split: str) -> frozenset[Path] | None:
+    """The pictures of a split of the real set `name` read from `folder`: its writers' part
+    for a set split by writer (UNIPEN), None (every picture) for a test-only set."""
+    return writer_split(folder)[split] if "train" in REAL_SETS[name][2] else None
+
+
 def _load(spec: DatasetSpec, data_dir: Path, split: str) -> ImageSet:
     from charrec.data.readers.pictures import read_pictures
 
     (labels,) = spec.files[split]
     folder = spec.path(data_dir, labels).parent
-    only = writer_split(folder)[split] if len(spec.files) > 1 else None
+    only = split_pictures(spec.name, folder, split)
     return read_pictures(folder, spec.classes, f"{spec.name}:{split}", only=only)
 
 

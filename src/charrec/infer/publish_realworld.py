@@ -29,10 +29,7 @@ NEEDS = {
 def sets_for(classes: Sequence[str]) -> list[str]:
     """The real sets a model with these classes is scored on."""
     held = {name.upper() for name in classes} | set(classes)
-    # A 62-class model is scored on all of UNIPEN; the parts would repeat it.
-    if set(NEEDS["unipen"]) <= set(classes):
-        return ["unipen", "unipen-letters", "unipen-digits", "semeion", "optdigits"]
-    return [name for name, needs in NEEDS.items() if name != "unipen" and set(needs) <= held]
+    return [name for name, needs in NEEDS.items() if set(needs) <= held]
 
 
 def real_handwriting(

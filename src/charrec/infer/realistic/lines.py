@@ -85,13 +85,13 @@ def real_characters(name: str, root: str) -> dict[str, list[Path]]:
     """The image files of a real set, by label (empty when the set is not there); of a set
     split by writer (UNIPEN), the test writers' only, since shipped models learn from the
     others."""
-    from charrec.data.realworld_sets import writer_split
+    from charrec.data.realworld_sets import split_pictures
 
     folder = Path(root) / "realworld" / name
     labels = folder / "labels.csv"
     if not labels.is_file():
         return {}
-    test = writer_split(folder)["test"] if (folder / "meta.csv").is_file() else None
+    test = split_pictures(name, folder, "test")
     found: dict[str, list[Path]] = {}
     with open(labels, newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
