@@ -3,6 +3,8 @@ mouse on the wide canvas, and see it read (POST /v1/read)."""
 
 from __future__ import annotations
 
+import pytest
+
 from serve import test_browser
 
 # The browser test's fixtures (a served letters model, Chromium, a fresh page) and marks.
@@ -58,3 +60,26 @@ def test_writing_a_word_in_word_mode_shows_it_read(page) -> None:
     box = page.locator("#canvas").bounding_box()
     assert box is not None and abs(box["width"] - box["height"]) < 2
     assert page.locator("#answer").inner_text() == "?"
+
+
+def test_word_mode_shows_each_letters_case_for_a_case_aware_model(page) -> None:
+    if page.locator("#model option[value='alphanumeric']").count() == 0:
+        pytest.skip("the shipped alphanumeric model is not in charrec/infer/weights")
+    page.check("#word-mode")
+    page.select_option("#model", "alphanumeric")
+    _write(page, "LET")
+    _settled(page)
+    captions = page.locator("#seen-row figcaption").all_inner_texts()
+    labels = page.locator("#top .label").all_inner_texts()
+    assert len(captions) == 3, f"captions {captions} for characters {labels}"
+    for caption, label in zip(captions, labels, strict=True):
+        case, share = caption.split()
+        assert case == ("upper" if label.isupper() else "lower"), (caption, label)
+        assert share.endswith("%") and 50 <= int(share[:-1]) <= 100, caption
+    # A model without case captions nothing.
+    first = page.locator("#model option").first.get_attribute("value")
+    page.select_option("#model", first)
+    page.wait_for_function(f"document.getElementById('status').textContent.startsWith('{first}:')")
+    _settled(page)
+    assert page.locator("#seen-row img").count() == 3
+    assert page.locator("#seen-row figcaption").count() == 0

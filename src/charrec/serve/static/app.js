@@ -165,17 +165,29 @@ function caseText({ label, probability, case: letterCase, case_probability: shar
 function showReading(data) {
   answer.textContent = data.text;
   showBars(data.characters.map((c) => ({ label: c.label, probability: c.confidence })));
-  seenRow.replaceChildren(...data.characters.map((c) => {
-    const image = document.createElement("img");
-    image.src = c.seen;
-    image.width = 56;
-    image.height = 56;
-    image.alt = `character read as ${c.label}`;
-    return image;
-  }));
+  seenRow.replaceChildren(...data.characters.map(seenCharacter));
   const confidence = (data.confidence * 100).toFixed(1);
   statusLine.textContent = `${data.model}: ${data.text} (${confidence}% for the whole line)`;
   statusLine.className = "";
+}
+
+// One character of a line: the 28×28 input the model saw and, for a model that keeps
+// upper and lower case apart, the case it chose with that case's share of the letter.
+function seenCharacter(c) {
+  const figure = document.createElement("figure");
+  const image = document.createElement("img");
+  image.src = c.seen;
+  image.width = 56;
+  image.height = 56;
+  image.alt = `character read as ${c.label}`;
+  figure.append(image);
+  if (c.merged && c.merged.case) {
+    const caption = document.createElement("figcaption");
+    caption.textContent = `${c.merged.case} ${(c.merged.case_probability * 100).toFixed(0)}%`;
+    caption.title = `letter ${c.merged.label} (${(c.merged.probability * 100).toFixed(1)}%)`;
+    figure.append(caption);
+  }
+  return figure;
 }
 
 function showBars(rows) {
