@@ -182,6 +182,10 @@ class TrainingConfig:
     # Keep the last N epochs' weights in the run folder (snapshots/epoch-E.safetensors) for
     # `charrec ensemble --snapshots`; 0: none, the run folder as always.
     keep_snapshots: int = 0
+    # After training, each class's logit bias loses τ·log(its share of the training images)
+    # (logit adjustment, charrec.train.prior): the model answers as if every class were
+    # equally likely rather than as often as training met it. 0: off; 1: full.
+    prior_correction: float = 0.0
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
 
 
@@ -557,6 +561,10 @@ def _validate(config: TrainConfig) -> None:
     _check(
         train.keep_snapshots >= 0,
         f"training.keep_snapshots must be ≥ 0 (0: none), got {train.keep_snapshots}",
+    )
+    _check(
+        0.0 <= train.prior_correction <= 2.0,
+        f"training.prior_correction must be between 0 (off) and 2, got {train.prior_correction}",
     )
     _check(stop.patience >= 0, f"early stopping patience must be ≥ 0, got {stop.patience}")
     _check(stop.min_delta >= 0, f"early stopping min_delta must be ≥ 0, got {stop.min_delta}")

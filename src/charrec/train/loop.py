@@ -779,6 +779,12 @@ class Trainer:
         if restored:
             self.model.load_state_dict(self.best_weights)
         final_epoch = stopper.best_epoch if restored else last_epoch
+        if cfg.training.prior_correction:
+            from charrec.train.prior import adjust_for_balanced_prior
+
+            self.class_shares = adjust_for_balanced_prior(
+                self.model, self.data.train_y, cfg.training.prior_correction
+            )
         val = self.evaluate(self.data.val_x, self.data.val_y)
         test = None
         if cfg.data.evaluate_test and self.data.has_test:
@@ -812,7 +818,14 @@ class Trainer:
                 flat.update(test_loss=test["loss"], test_accuracy=test["accuracy"])
             tag = {"epoch": str(final_epoch), "format": FORMAT}
             save_weights(run.weights, state_dict_for_saving(self.model), tag)
-            write_json(run.model_json, self._model_meta(final_epoch, flat))
+            meta = self._model_meta(final_epoch, flat)
+            if cfg.training.prior_correction:
+                # The saved logit biases carry the correction; the epochs' weights did not.
+                meta["prior_correction"] = {
+                    "tau": cfg.training.prior_correction,
+                    "train_shares": self.class_shares,
+                }
+            write_json(run.model_json, meta)
             # Keep what others added to an earlier metrics.json (e.g. `charrec evaluate`).
             write_json(run.metrics, {**_earlier_metrics(run), **metrics})
             if self.verbose:
