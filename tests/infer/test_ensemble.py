@@ -268,6 +268,39 @@ def test_a_seed_ensemble_trains_its_members_once_and_refuses_a_changed_recipe(
     assert code == 2 and "another config" in stderr
 
 
+@pytest.mark.realdata
+def test_several_recipes_make_one_ensemble_with_every_seed_of_each(
+    real_data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wide, narrow = tmp_path / "wide.yaml", tmp_path / "narrow.yaml"
+    wide.write_text(tiny_config(real_data_dir, tmp_path / "unused", seed=0).to_yaml())
+    narrow.write_text(tiny_config(real_data_dir, tmp_path / "unused", seed=0, hidden=8).to_yaml())
+    out = tmp_path / "mix"
+    args = ["ensemble", "--recipe", str(wide), "--recipe", str(narrow), "--seeds", "5"]
+    code, _, stderr = run([*args, "--out", str(out), "-q"], capsys)
+    assert code == 0, stderr
+    sources = load_run(out)[1]["model"]["sources"]
+    assert sources == [str(out / "members" / "wide-seed-5"), str(out / "members" / "narrow-seed-5")]
+    hidden = [
+        TrainConfig.from_yaml(Path(s) / "config.yaml").model.options["hidden"] for s in sources
+    ]
+    assert hidden == [[32], [8]]
+
+    # One recipe with one seed is not an ensemble; one file named twice is refused.
+    code, _, stderr = run(
+        ["ensemble", "--recipe", str(wide), "--seeds", "5", "--out", str(tmp_path / "x")], capsys
+    )
+    assert code == 2 and "two different seeds" in stderr
+    twice = tmp_path / "other" / "wide.yaml"
+    twice.parent.mkdir()
+    twice.write_text(wide.read_text())
+    code, _, stderr = run(
+        [*args[:3], "--recipe", str(twice), "--seeds", "5", "--out", str(tmp_path / "y")], capsys
+    )
+    assert code == 2 and "'wide' is given twice" in stderr
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
 def test_transfer_refuses_an_ensemble_as_its_source(tmp_path: Path) -> None:
     from charrec.transfer.source import source_architecture
 

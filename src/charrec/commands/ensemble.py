@@ -29,6 +29,11 @@ EPILOG = """\
     charrec ensemble --recipe recipes/digits.yaml --seeds 0,1,2 \\
       --out runs/ens --data mnist
 
+  Several architectures, each with seeds 0 and 1 (members/<recipe>-seed-S):
+
+    charrec ensemble --recipe recipes/mnist-top.yaml \\
+      --recipe recipes/mnist-deotte.yaml --seeds 0,1 --out runs/mix --data mnist
+
   A snapshot ensemble: the last epochs of one run that kept them
   (trained with --set training.keep_snapshots=3):
 
@@ -77,9 +82,11 @@ def ensemble(
     ] = None,
     data_dir: DataDirOption = None,
     recipe: Annotated[
-        Optional[Path],
+        Optional[list[Path]],
         typer.Option(
-            "--recipe", help="Train the members from this config, one per seed.", show_default=False
+            "--recipe",
+            help="Train the members from this config, one per seed (repeatable).",
+            show_default=False,
         ),
     ] = None,
     seeds: Annotated[
@@ -126,13 +133,14 @@ def ensemble(
         loaded = snapshot_members(snapshots)
     else:
         if recipe is not None:
-            from charrec.infer.ensemble_seeds import parse_seeds, train_seed_members
+            from charrec.infer.ensemble_seeds import parse_seeds, train_recipe_members
 
-            parsed = parse_seeds(seeds)
+            # Several recipes make several members even with one seed.
+            parsed = parse_seeds(seeds, least=2 if len(recipe) == 1 else 1)
             if (out / "model.json").exists() and not overwrite:
                 raise ConfigError(f"{out} already holds a model; replace it with --overwrite")
             sources = list(
-                train_seed_members(recipe, parsed, out, console=console, verbose=not quiet)
+                train_recipe_members(recipe, parsed, out, console=console, verbose=not quiet)
             )
         if len(sources) < 2:
             raise ConfigError(f"an ensemble needs at least two members, got {len(sources)}")
