@@ -172,7 +172,7 @@ def test_bad_options_exit_2_with_one_line(
         assert word in err
 
 
-@pytest.mark.parametrize("name", ["mnist-fast", "mnist-best"])
+@pytest.mark.parametrize("name", ["mnist-fast", "mnist-best", "mnist-top", "mnist-deotte"])
 def test_recipes_are_fixed_full_mnist_runs(name: str) -> None:
     """No validation split and no early stopping: the epoch count is part of the recipe."""
     config = TrainConfig.from_yaml(RECIPES / f"{name}.yaml").validate()
