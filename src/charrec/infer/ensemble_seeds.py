@@ -9,9 +9,10 @@ with every seed:
 
     folders = train_recipe_members(["recipes/mnist-top.yaml", "recipes/mnist-deotte.yaml"],
                                    [0, 1], Path("runs/mix"))
- Running it again continues where it stopped: a finished member
-(it has metrics.json) is kept, an interrupted one is resumed from its last epoch, a missing
-one is trained. A member folder trained from another config is refused rather than mixed in.
+
+Running it again continues where it stopped: a finished member (it has metrics.json) is
+kept, an interrupted one is resumed from its last epoch, a missing one is trained. A member
+folder trained from another config is refused rather than mixed in.
 """
 
 from __future__ import annotations

@@ -779,10 +779,11 @@ class Trainer:
         if restored:
             self.model.load_state_dict(self.best_weights)
         final_epoch = stopper.best_epoch if restored else last_epoch
+        shares = None
         if cfg.training.prior_correction:
             from charrec.train.prior import adjust_for_balanced_prior
 
-            self.class_shares = adjust_for_balanced_prior(
+            shares = adjust_for_balanced_prior(
                 self.model, self.data.train_y, cfg.training.prior_correction
             )
         val = self.evaluate(self.data.val_x, self.data.val_y)
@@ -819,11 +820,11 @@ class Trainer:
             tag = {"epoch": str(final_epoch), "format": FORMAT}
             save_weights(run.weights, state_dict_for_saving(self.model), tag)
             meta = self._model_meta(final_epoch, flat)
-            if cfg.training.prior_correction:
+            if shares is not None:
                 # The saved logit biases carry the correction; the epochs' weights did not.
                 meta["prior_correction"] = {
                     "tau": cfg.training.prior_correction,
-                    "train_shares": self.class_shares,
+                    "train_shares": shares,
                 }
             write_json(run.model_json, meta)
             # Keep what others added to an earlier metrics.json (e.g. `charrec evaluate`).
