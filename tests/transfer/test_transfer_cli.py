@@ -225,6 +225,15 @@ def test_compare_writes_a_report(tmp_path: Path, capsys, run_cli, bad_folder) ->
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and 'src="http' not in html
     # Same folds for every candidate: paired, and every image held out once per repeat.
+    # The best strategy's mistakes: as many as its fold accuracies leave, in a gallery.
+    best = results["summary"]["best_transfer"]
+    wrong = sum(
+        round((1 - s["accuracy"]) * 12) for s in results["scores"] if s["candidate"] == best
+    )
+    mistakes = results["summary"]["mistakes"]
+    assert (mistakes["candidate"], mistakes["count"], mistakes["held_out"]) == (best, wrong, 24)
+    assert sum(n for _, _, n in mistakes["pairs"]) == wrong
+    assert (out / "mistakes.png").is_file() == (wrong > 0)
     held = [s for s in results["scores"] if s["candidate"] == "zero-shot"]
     assert len(held) == 2
     assert np.isclose(results["summary"]["candidates"]["zero-shot"]["runs"], 2)

@@ -19,6 +19,7 @@ import numpy as np
 
 from charrec.evaluate.paired import paired_difference
 from charrec.fileio import atomic_open, write_json
+from charrec.transfer.mistakes import HeldOutMistakes, held_out_mistakes, mistakes_figure
 from charrec.transfer.run import TRAINED
 
 
@@ -287,6 +288,18 @@ def write_comparison_report(
             Figure(files["confusion"], f"Confusion matrix of {best} over all held-out folds"),
         )
 
+    if best:
+        mistakes = held_out_mistakes(scores, best, plan)
+        summary["mistakes"] = mistakes.summary()
+        gallery = mistakes_figure(mistakes, out / "mistakes.png")
+        if gallery is not None:
+            files["mistakes"] = gallery
+            report.section(
+                "Mistakes",
+                Text(_mistakes_text(mistakes)),
+                Figure(gallery, f"Held-out images {best} got wrong: label, answer, confidence"),
+            )
+
     report.section(
         "Per fold",
         Table(
@@ -320,6 +333,22 @@ def write_comparison_report(
                 [s.candidate, s.repeat, s.fold, s.per_class or "", s.accuracy, s.train_time]
             )
     return files
+
+
+def _mistakes_text(mistakes: HeldOutMistakes) -> str:
+    summary = mistakes.summary()
+    pairs = ", ".join(f"{t} read as {p} ({n})" for t, p, n in summary["pairs"][:5])
+    text = (
+        f"{mistakes.candidate} got {mistakes.count} of the {mistakes.held_out:,} held-out "
+        f"images of fold seed 0 wrong; the most frequent: {pairs}. "
+    )
+    if len(mistakes.trained) > 1:
+        text += (
+            f"{summary['shared_by_every_trained']} of them were wrong for every trained "
+            f'strategy ({", ".join(mistakes.trained)}; marked "all"): images that look '
+            "more like their answer than like their label bound what any of them can reach."
+        )
+    return text
 
 
 def conclusion(
@@ -365,6 +394,15 @@ def conclusion(
         ]
         if parts:
             lines.append(f"With {n} training image{'s' * (n > 1)} per class: {', '.join(parts)}.")
+    mistakes = summary.get("mistakes")
+    if mistakes and len(mistakes["trained"]) > 1:
+        held = mistakes["held_out"]
+        bound = 1 - mistakes["shared_by_every_trained"] / held
+        lines.append(
+            f"{mistakes['shared_by_every_trained']} of {best}'s {mistakes['count']} "
+            f"mistakes were made by every trained strategy; a strategy that made only "
+            f"those would score {_pct(bound)}."
+        )
     runs = sum(r["runs"] for name, r in rows.items() if name != "ensemble")
     lines.append(
         f"All {runs} runs of the comparison took {results['comparison_seconds']:.0f} s "
