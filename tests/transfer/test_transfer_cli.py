@@ -254,3 +254,21 @@ def test_compare_with_a_zoo_model_from_scratch(tmp_path: Path, capsys, run_cli, 
     # A second comparison into the same folder is refused unless --overwrite.
     code, _, err = run_cli([*args, "--folds", "2", "--curve", "none"], capsys)
     assert code == 2 and "already holds a comparison" in err
+
+
+def test_compare_with_per_class_trains_every_candidate_on_that_many(
+    tmp_path: Path, capsys, run_cli, bad_folder
+) -> None:
+    target = bad_folder("ABC", 6)
+    out = tmp_path / "few"
+    args = ["transfer", "--compare", "--from", "letters", "--data", str(target), "--out", str(out)]
+    args += ["--strategies", "linear-probe,scratch", "--folds", "2", "--epochs", "1"]
+    code, _, err = run_cli([*args, "--per-class", "2", "--curve", "1,2", "--threads", "1"], capsys)
+    assert code == 0, err
+    results = json.loads((out / "results.json").read_text())
+    for score in results["scores"]:
+        config = yaml.safe_load((Path(score["run_dir"]) / "config.yaml").read_text())
+        assert config["data"]["per_class"] == 2, score["run_dir"]
+    # The curve stops below the comparison's own size: 1 per class, not 2 again.
+    assert {s["per_class"] for s in results["curve"]} == {1}
+    assert "`data.per_class=2`" in (out / "report.md").read_text()

@@ -101,6 +101,8 @@ def candidates(strategies: Sequence[str], zoo: Sequence[str] = ()) -> list[Candi
 def _config(
     plan: Plan, candidate: Candidate, repeat: int, fold: int, per_class: int | None
 ) -> TrainConfig:
+    # --per-class N makes the whole comparison one of N training images per class.
+    per_class = per_class or plan.overrides.get("data.per_class")
     tag = f"r{repeat}-f{fold}" + (f"-n{per_class}" if per_class else "")
     out = plan.out / "runs" / candidate.name.replace(":", "-") / tag
     values = {
@@ -350,8 +352,10 @@ def run_comparison(
 
 
 def _train_size(plan: Plan) -> int:
-    """Training images of one fold (the held-out fold aside)."""
-    return math.floor(len(_target(plan)) * (plan.folds - 1) / plan.folds)
+    """Training images of one fold (the held-out fold aside), at most --per-class each."""
+    size = math.floor(len(_target(plan)) * (plan.folds - 1) / plan.folds)
+    per_class = plan.overrides.get("data.per_class")
+    return min(size, per_class * _target(plan).num_classes) if per_class else size
 
 
 def _plain(score: Score) -> dict[str, Any]:
