@@ -353,9 +353,10 @@ def run_comparison(
 
 def _train_size(plan: Plan) -> int:
     """Training images of one fold (the held-out fold aside), at most --per-class each."""
-    size = math.floor(len(_target(plan)) * (plan.folds - 1) / plan.folds)
+    target = _target(plan)
+    size = math.floor(len(target) * (plan.folds - 1) / plan.folds)
     per_class = plan.overrides.get("data.per_class")
-    return min(size, per_class * _target(plan).num_classes) if per_class else size
+    return min(size, per_class * target.num_classes) if per_class else size
 
 
 def _plain(score: Score) -> dict[str, Any]:

@@ -62,19 +62,23 @@ def _pair_counts(true_names: Sequence[str], predicted: Sequence[str]) -> list[li
 
 def held_out_mistakes(scores: Sequence[Any], candidate: str, plan: Any) -> HeldOutMistakes:
     """`candidate`'s wrong answers on every held-out fold of repeat 0, with their images."""
-    from charrec.transfer.compare import _held_out
+    from charrec.data.splits import stratified_kfold
+    from charrec.transfer.compare import _target
 
+    # The target is read and split once: each fold's held-out part, as run_one scored it.
+    target = _target(plan)
+    splits = stratified_kfold(target, plan.folds, 0)
     own = sorted(
         (s for s in scores if s.candidate == candidate and s.repeat == 0 and not s.per_class),
         key=lambda s: s.fold,
     )
     trained = tuple(dict.fromkeys(s.candidate for s in scores if s.candidate in TRAINED))
     images, true_names, predicted, confidences, shared = [], [], [], [], []
-    held_out, shape = 0, (28, 28)
+    held_out = 0
+    classes = target.classes
     for score in own:
-        fold = _held_out(plan, 0, score.fold)
-        held_out, shape = held_out + len(fold), fold.image_shape
-        classes = fold.classes
+        fold = target.subset(splits[score.fold][1])
+        held_out += len(fold)
         labels = np.asarray(score.labels)
         answers = np.asarray(score.predictions)
         wrong = np.flatnonzero(answers != labels)
@@ -83,17 +87,17 @@ def held_out_mistakes(scores: Sequence[Any], candidate: str, plan: Any) -> HeldO
             for s in scores
             if s.candidate in trained and (s.repeat, s.fold, s.per_class) == (0, score.fold, None)
         ]
+        probs = score.probs
         for i in wrong:
             images.append(fold.images[i])
             true_names.append(classes[labels[i]])
             inside = answers[i] < len(classes)
             predicted.append(classes[answers[i]] if inside else "other")
-            probs = score.probs
             confidences.append(float(probs[i, answers[i]]) if inside and probs is not None else 0)
             shared.append(bool(others) and all(p[i] != labels[i] for p in others))
     return HeldOutMistakes(
         candidate,
-        np.asarray(images, dtype=np.uint8).reshape(-1, *shape),
+        np.asarray(images, dtype=np.uint8).reshape(-1, *target.image_shape),
         true_names,
         predicted,
         np.asarray(confidences, dtype=float),
