@@ -36,10 +36,16 @@ EVALUATE_EPILOG = """\
     charrec evaluate letters --data unipen-letters
     charrec evaluate digits --data semeion
 
+  Scored with test-time augmentation, each image's probabilities averaged over it and
+  eight altered copies (one-pixel shifts, 6° turns, 92% and 108% scale):
+
+    charrec evaluate runs/letters-ens --data letters-dev --tta affine
+
   The report goes to RUN/evaluation/<data>-<split>/ (report.html is one self-contained
   page; report.md and the PNG figures sit beside it), and a summary into RUN/metrics.json
   under "evaluation" → "<data>:<split>"; a shipped model's report goes to
-  ./evaluation/<model>/<data>-<split>/.
+  ./evaluation/<model>/<data>-<split>/. With --tta they are <data>-<split>-tta-<policy>
+  and "<data>:<split>:tta-<policy>", beside the plain score.
 """
 
 COMPARE_EPILOG = """\
@@ -103,6 +109,14 @@ def evaluate(
         int, typer.Option("--batch-size", "-b", min=1, help="Images per inference batch.")
     ] = 1000,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+    tta: Annotated[
+        Optional[str],
+        typer.Option(
+            "--tta",
+            help="Test-time augmentation: shift (5 views) or affine (9 views).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Evaluate a trained run on a data set: metrics, figures and a report.
 
@@ -125,6 +139,7 @@ def evaluate(
         batch_size=batch_size,
         device=device,
         report_root=report_root,
+        tta=tta,
     )
     m = result.metrics
     model = m["model"]
@@ -146,6 +161,8 @@ def evaluate(
         ("expected calibration error", _pct(m["ece"])),
         ("inference", f"{m['throughput']['images_per_second']:,.0f} images/s"),
     ]
+    if m.get("tta"):
+        rows.append(("test-time augmentation", f"{m['tta']['policy']}, {m['tta']['views']} views"))
     if model.get("parameters"):
         members = f" in {model['members']} members" if model.get("members") else ""
         rows.append(("model size", f"{model['parameters']:,} parameters{members}"))

@@ -55,8 +55,15 @@ class EvaluationResult:
     report_root: Path | None = None
 
     @property
+    def tta(self) -> str | None:
+        """The test-time augmentation policy scored with, if any."""
+        return (self.metrics.get("tta") or {}).get("policy")
+
+    @property
     def key(self) -> str:
-        return f"{self.data}:{self.split}"
+        """data:split, and :tta-POLICY with test-time augmentation (kept apart from the
+        plain score, as its own report and metrics entry)."""
+        return f"{self.data}:{self.split}" + (f":tta-{self.tta}" if self.tta else "")
 
     @property
     def accuracy(self) -> float:
@@ -68,9 +75,10 @@ class EvaluationResult:
 
     @property
     def out_dir(self) -> Path:
+        split = f"{self.split}-tta-{self.tta}" if self.tta else self.split
         if self.report_root is not None:
-            return self.report_root / evaluation_dir("", self.data, self.split).name
-        return evaluation_dir(self.run_dir, self.data, self.split)
+            return self.report_root / evaluation_dir("", self.data, split).name
+        return evaluation_dir(self.run_dir, self.data, split)
 
 
 def evaluation_dir(run_dir: str | os.PathLike[str], data: str, split: str) -> Path:
@@ -133,19 +141,28 @@ def evaluate_model(
     dataset: ImageSet,
     batch_size: int = DEFAULT_BATCH,
     device: str = "auto",
+    tta: str | None = None,
 ) -> tuple[dict[str, Any], np.ndarray, np.ndarray, LabelSpace]:
     """Metrics of `model` (described by `meta`, model.json) on `dataset`.
 
-    Returns (metrics, images as fed to the model, probabilities over the label space's
-    columns, the label space).
+    `tta` names a test-time augmentation policy (charrec.evaluate.tta): the probabilities
+    are then averaged over its views of each image. Returns (metrics, images as fed to
+    the model, probabilities over the label space's columns, the label space).
     """
     model_classes = tuple(meta["classes"])
     space = match_classes(model_classes, dataset.classes, dataset.counts(), dataset.name)
     size = tuple(meta.get("preprocessing", {}).get("input_size", (28, 28)))
     images, resize_note = _fit_size(dataset, size)
-    model_probs, throughput = predict_probs(
-        model, meta["preprocessing"], images, batch_size, device
-    )
+
+    def predict(view: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+        return predict_probs(model, meta["preprocessing"], view, batch_size, device)
+
+    if tta is None:
+        model_probs, throughput = predict(images)
+    else:
+        from charrec.evaluate.tta import tta_probs
+
+        model_probs, throughput = tta_probs(predict, images, tta)
     probs = space.apply(model_probs)
     metrics = compute_metrics(probs, dataset.labels, dataset.classes)
     # Pairs over every model class, so that a ByClass model's 'O' shown as '0' is a pair
@@ -155,6 +172,7 @@ def evaluate_model(
     )[: len(dataset.classes)]
     metrics["confusions"] = confusion_analysis(full, dataset.classes, columns=space.columns)
     metrics["throughput"] = throughput
+    metrics["tta"] = None if tta is None else {"policy": tta, "views": throughput["views"]}
     metrics["label_space"] = {
         "description": space.describe(),
         "merged": space.merged(),
@@ -176,6 +194,7 @@ def evaluate_run(
     device: str = "auto",
     write: bool = True,
     report_root: str | os.PathLike[str] | None = None,
+    tta: str | None = None,
 ) -> EvaluationResult:
     """Evaluate a run folder's (or a shipped model's) model on a data set split and (if
     `write`) write the report.
@@ -188,9 +207,15 @@ def evaluate_run(
     the run was trained on, `split` to "test" (or the data's only split), `data_dir` to
     the run's own, `classes` (the class list of a file that does not carry it, e.g. a
     CSV) to the run's own when its data is evaluated. Pass `dataset` to evaluate on an
-    ImageSet in memory instead (`data` and `split` then only name it).
+    ImageSet in memory instead (`data` and `split` then only name it). `tta` names a
+    test-time augmentation policy (charrec.evaluate.tta.POLICIES).
     """
     from charrec.train.checkpoint import RunFolder, load_run
+
+    if tta is not None:
+        from charrec.evaluate.tta import check_policy
+
+        check_policy(tta)  # before any loading: a bad option is the user's first error
 
     run = RunFolder(run_dir)
     model, meta = load_run(run.path)
@@ -212,7 +237,9 @@ def evaluate_run(
     else:
         name, _, part = (dataset.name or "data").partition(":")
         data, split = data or name, split or part or "test"
-    metrics, images, probs, space = evaluate_model(model, meta, dataset, batch_size, device)
+    metrics, images, probs, space = evaluate_model(
+        model, meta, dataset, batch_size, device, tta=tta
+    )
     metrics = {"data": data, "split": split, **metrics}
     metrics["model"] = {
         "name": (meta.get("model") or {}).get("name"),

@@ -184,6 +184,14 @@ def build_report(result: EvaluationResult, folder: Path) -> tuple[Report, dict[s
     ]
     if m["label_space"].get("resized"):
         intro.append(Text(f"Note: {m['label_space']['resized']}."))
+    if m.get("tta"):
+        intro.append(
+            Text(
+                f"Test-time augmentation `{m['tta']['policy']}`: each image's probabilities "
+                f"are the mean over {m['tta']['views']} views of it (the image and altered "
+                "copies); throughput counts each image once, over all its views."
+            )
+        )
     throughput = m["throughput"]
     headline = Table(
         ["metric", "value"],

@@ -30,7 +30,6 @@ from charrec.transfer.run import COMMON, STRATEGY_LR, TRAINED, run_transfer, tra
 DEFAULT_CURVE = (1, 2, 5, 10, 20)
 # The name of the comparison's ensemble row: the trained strategies' mean probabilities.
 ENSEMBLE = "ensemble"
-TTA_SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))
 
 
 @dataclass(frozen=True)
@@ -231,15 +230,10 @@ def run_one(
     run.state.unlink(missing_ok=True)  # only --resume needs it, and it is the largest file
     model, meta = load_run(run.path)
     held_out = _held_out(plan, repeat, fold)
-    scored, _, probs, _ = evaluate_model(model, meta, held_out, device="cpu")
+    # --tta: the image and its one-pixel shifts (charrec.evaluate.tta's "shift").
+    tta = "shift" if plan.tta else None
+    scored, _, probs, _ = evaluate_model(model, meta, held_out, device="cpu", tta=tta)
     k = held_out.num_classes
-    if plan.tta:
-        views = [probs] + [
-            evaluate_model(model, meta, shifted(held_out, dy, dx), device="cpu")[2]
-            for dy, dx in TTA_SHIFTS
-        ]
-        probs = np.mean(views, axis=0)
-        scored = {"accuracy": float((probs.argmax(axis=1) == held_out.labels).mean())}
     predictions = np.minimum(probs.argmax(axis=1), k)  # k: a class outside the target's
     return Score(
         candidate.name,
@@ -253,16 +247,6 @@ def run_one(
         predictions.tolist(),
         probs[:, :k],
     )
-
-
-def shifted(dataset: ImageSet, dy: int, dx: int) -> ImageSet:
-    """The images moved by (dy, dx) pixels, background coming in at the edges."""
-    images = np.zeros_like(dataset.images)
-    h, w = dataset.image_shape
-    images[:, max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = dataset.images[
-        :, max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
-    ]
-    return ImageSet(images, dataset.labels, dataset.classes, dataset.name)
 
 
 def ensemble(members: Sequence[Score]) -> Score:
