@@ -73,7 +73,7 @@ def test_views_are_the_image_then_its_copies() -> None:
 
 
 def test_unknown_policy_is_refused_by_name() -> None:
-    with pytest.raises(ConfigError, match="test-time augmentation 'flip'.*affine, shift"):
+    with pytest.raises(ConfigError, match=r"test-time augmentation 'flip'.*affine, shift"):
         views(np.zeros((1, 28, 28), dtype=np.uint8), "flip")
 
 
