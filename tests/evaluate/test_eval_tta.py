@@ -164,3 +164,10 @@ def test_cli_unknown_tta_policy_exits_2_before_writing(tmp_path: Path) -> None:
     assert "unknown test-time augmentation 'flip'" in out + err
     assert "Traceback" not in out + err
     assert not (run / "evaluation").exists()
+
+
+def test_the_transfer_report_describes_every_policy() -> None:
+    from charrec.evaluate.tta import POLICIES
+    from charrec.transfer.report import _TTA_VIEWS
+
+    assert set(_TTA_VIEWS) == set(POLICIES)

@@ -47,6 +47,10 @@ def _unknown_strategy(make: Callable[..., Path], tmp: Path) -> tuple[list[str], 
     return ["--strategy", "distill"], "unknown transfer strategy 'distill'"
 
 
+def _unknown_tta(make: Callable[..., Path], tmp: Path) -> tuple[list[str], str]:
+    return ["--tta", "flip"], "unknown test-time augmentation 'flip'"
+
+
 def _unknown_source(make: Callable[..., Path], tmp: Path) -> tuple[list[str], str]:
     return ["--from", "no-such-model"], "neither a run folder nor a shipped model"
 
@@ -58,6 +62,7 @@ CASES = {
     "fewer images than folds": _fewer_than_folds,
     "unmatched input size": _unmatched_input,
     "unknown strategy": _unknown_strategy,
+    "unknown test-time augmentation": _unknown_tta,
     "unknown source": _unknown_source,
 }
 

@@ -192,6 +192,7 @@ def test_compare_writes_a_report(tmp_path: Path, capsys, run_cli, bad_folder) ->
             "--strategies",
             "zero-shot,linear-probe,top-blocks,scratch",
             "--tta",
+            "shift",
             "--folds",
             "2",
             "--curve",
@@ -221,7 +222,8 @@ def test_compare_writes_a_report(tmp_path: Path, capsys, run_cli, bad_folder) ->
     assert results["conclusion"][0].startswith("The best transfer strategy")
     report = (out / "report.md").read_text()
     assert "Paired differences" in report and "Conclusion" in report
-    assert "test-time augmentation" in report and "ensemble" in report
+    assert "test-time augmentation `shift`" in report and "ensemble" in report
+    assert results["tta"] == "shift"
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and 'src="http' not in html
     # Same folds for every candidate: paired, and every image held out once per repeat.

@@ -111,9 +111,12 @@ def transfer(
         ),
     ] = True,
     tta: Annotated[
-        bool,
-        _opt("--tta", help="With --compare: score with 1-pixel shifts averaged in (off)."),
-    ] = False,
+        Optional[str],
+        _opt(
+            "--tta",
+            help="With --compare: test-time augmentation, shift (5 views) or affine (9).",
+        ),
+    ] = None,
     folds: Annotated[int, _opt("--folds", help="Stratified folds (5).")] = 5,
     fold: Annotated[
         Optional[int], _opt("--fold", help="One run: hold out this fold (0-based) of --folds.")
@@ -167,6 +170,10 @@ def transfer(
     overrides.update(parse_assignment(text) for text in settings or [])
     if out is None:
         raise ConfigError("say where the results go with --out")
+    if tta is not None:
+        from charrec.evaluate.tta import check_policy
+
+        check_policy(tta)
     if compare:
         if config is not None or strategy is not None or fold is not None:
             raise ConfigError("--compare takes --strategies, not --config, --strategy or --fold")

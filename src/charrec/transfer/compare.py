@@ -73,9 +73,9 @@ class Plan:
     overrides: dict[str, Any] = field(default_factory=dict)
     # Also score the mean of the trained strategies' probabilities on each fold.
     ensemble: bool = True
-    # Test-time augmentation: every model scored on the mean of its probabilities for the
-    # held-out images and for them moved one pixel up, down, left and right.
-    tta: bool = False
+    # Test-time augmentation (a charrec.evaluate.tta policy): every model scored on the
+    # mean of its probabilities over the policy's views of the held-out images; None: none.
+    tta: str | None = None
 
 
 def candidates(strategies: Sequence[str], zoo: Sequence[str] = ()) -> list[Candidate]:
@@ -230,9 +230,7 @@ def run_one(
     run.state.unlink(missing_ok=True)  # only --resume needs it, and it is the largest file
     model, meta = load_run(run.path)
     held_out = _held_out(plan, repeat, fold)
-    # --tta: the image and its one-pixel shifts (charrec.evaluate.tta's "shift").
-    tta = "shift" if plan.tta else None
-    scored, _, probs, _ = evaluate_model(model, meta, held_out, device="cpu", tta=tta)
+    scored, _, probs, _ = evaluate_model(model, meta, held_out, device="cpu", tta=plan.tta)
     k = held_out.num_classes
     predictions = np.minimum(probs.argmax(axis=1), k)  # k: a class outside the target's
     return Score(
@@ -324,6 +322,7 @@ def run_comparison(
         "folds": plan.folds,
         "repeats": plan.repeats,
         "overrides": plan.overrides,
+        "tta": plan.tta,
         "comparison_seconds": comparison_time,
         "curve_seconds": curve_time,
         "summary": summary,

@@ -77,6 +77,23 @@ def summarise(scores: Sequence[Any], plan: Any) -> dict[str, Any]:
     }
 
 
+# What each test-time augmentation policy adds to the held-out images, for the report.
+_TTA_VIEWS = {
+    "shift": "moved one pixel up, down, left and right",
+    "affine": "moved one pixel up, down, left and right, turned 6° each way and scaled to "
+    "92% and 108%",
+}
+
+
+def _tta_sentence(policy: str | None) -> str:
+    if policy is None:
+        return ""
+    return (
+        "Each model is scored on the mean of its probabilities for the held-out images as "
+        f"they are and {_TTA_VIEWS[policy]} (test-time augmentation `{policy}`). "
+    )
+
+
 def _settings(overrides: dict[str, Any]) -> str:
     return ", ".join(f"`{k}={v}`" for k, v in overrides.items()) or "none beyond the recipes"
 
@@ -178,13 +195,7 @@ def write_comparison_report(
             f"repeated {plan.repeats}× (fold seeds 0..{plan.repeats - 1}): every candidate is "
             "scored on the same held-out folds, so differences are paired. "
             f"Settings applied to every run: {_settings(plan.overrides)}. "
-            + (
-                "Each model is scored on the mean of its probabilities for the held-out "
-                "images as they are and moved one pixel up, down, left and right "
-                "(test-time augmentation). "
-                if plan.tta
-                else ""
-            )
+            + _tta_sentence(plan.tta)
             + (
                 "The ensemble row averages the probabilities of the trained transfer "
                 "strategies of the same fold. "
