@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
-import io
 import json
 import re
 from pathlib import Path
@@ -12,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from evalruns import save_run
+from evalruns import cli, save_run
 from PIL import Image
 
-from charrec.cli import main
 from charrec.data import ImageSet
 from charrec.data.classes import EMNIST_CLASSES
 from charrec.evaluate import evaluate_run
@@ -33,17 +30,6 @@ FIGURES = (
     "samples_top",
     "mistakes",
 )
-
-
-def cli(args: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(args)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

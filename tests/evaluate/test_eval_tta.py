@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from evalruns import save_run
+from evalruns import cli, save_run
 
-from charrec.cli import main
 from charrec.data import ImageSet
 from charrec.data.classes import EMNIST_CLASSES
 from charrec.errors import ConfigError
@@ -116,17 +113,6 @@ def test_evaluation_with_tta_averages_the_model_over_the_views(tmp_path: Path) -
     assert not np.allclose(plain.probs, result.probs)
 
 
-def _cli(args: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(args)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-    return code, out.getvalue(), err.getvalue()
-
-
 def _image_folder(root: Path) -> Path:
     from PIL import Image
 
@@ -141,9 +127,9 @@ def _image_folder(root: Path) -> Path:
 def test_cli_writes_the_tta_score_beside_the_plain_one(tmp_path: Path) -> None:
     run = save_run(tmp_path / "mlp", EMNIST_CLASSES["mnist"])
     folder = _image_folder(tmp_path / "digits")
-    code, out, err = _cli(["evaluate", str(run), "--data", str(folder)])
+    code, out, err = cli(["evaluate", str(run), "--data", str(folder)])
     assert code == 0, err
-    code, out, err = _cli(["evaluate", str(run), "--data", str(folder), "--tta", "shift"])
+    code, out, err = cli(["evaluate", str(run), "--data", str(folder), "--tta", "shift"])
     assert code == 0, err
     assert "test-time augmentation" in out and "shift, 5 views" in out
     evaluations = json.loads((run / "metrics.json").read_text())["evaluation"]
@@ -159,7 +145,7 @@ def test_cli_writes_the_tta_score_beside_the_plain_one(tmp_path: Path) -> None:
 def test_cli_unknown_tta_policy_exits_2_before_writing(tmp_path: Path) -> None:
     run = save_run(tmp_path / "mlp", EMNIST_CLASSES["mnist"])
     folder = _image_folder(tmp_path / "digits")
-    code, out, err = _cli(["evaluate", str(run), "--data", str(folder), "--tta", "flip"])
+    code, out, err = cli(["evaluate", str(run), "--data", str(folder), "--tta", "flip"])
     assert code == 2
     assert "unknown test-time augmentation 'flip'" in out + err
     assert "Traceback" not in out + err
@@ -167,7 +153,6 @@ def test_cli_unknown_tta_policy_exits_2_before_writing(tmp_path: Path) -> None:
 
 
 def test_the_transfer_report_describes_every_policy() -> None:
-    from charrec.evaluate.tta import POLICIES
-    from charrec.transfer.report import _TTA_VIEWS
+    from charrec.evaluate.tta import DESCRIPTIONS, POLICIES
 
-    assert set(_TTA_VIEWS) == set(POLICIES)
+    assert set(DESCRIPTIONS) == set(POLICIES)

@@ -80,6 +80,14 @@ POLICIES: dict[str, Callable[[np.ndarray], list[np.ndarray]]] = {
 }
 
 
+# name -> what its views add to the images, in words (for reports)
+DESCRIPTIONS = {
+    "shift": "moved one pixel up, down, left and right",
+    "affine": "moved one pixel up, down, left and right, turned 6° each way and scaled to "
+    "92% and 108%",
+}
+
+
 def check_policy(policy: str) -> str:
     if policy not in POLICIES:
         raise unknown_choice("test-time augmentation", policy, list(POLICIES))

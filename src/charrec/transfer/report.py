@@ -77,20 +77,14 @@ def summarise(scores: Sequence[Any], plan: Any) -> dict[str, Any]:
     }
 
 
-# What each test-time augmentation policy adds to the held-out images, for the report.
-_TTA_VIEWS = {
-    "shift": "moved one pixel up, down, left and right",
-    "affine": "moved one pixel up, down, left and right, turned 6° each way and scaled to "
-    "92% and 108%",
-}
-
-
 def _tta_sentence(policy: str | None) -> str:
     if policy is None:
         return ""
+    from charrec.evaluate.tta import DESCRIPTIONS
+
     return (
         "Each model is scored on the mean of its probabilities for the held-out images as "
-        f"they are and {_TTA_VIEWS[policy]} (test-time augmentation `{policy}`). "
+        f"they are and {DESCRIPTIONS[policy]} (test-time augmentation `{policy}`). "
     )
 
 
