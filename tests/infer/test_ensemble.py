@@ -218,6 +218,50 @@ def test_bad_member_lists_are_refused(
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--tta", "zoom", "--data", "mnist"], "zoom"),
+        (["--tta", "shift"], "give --data too"),
+    ],
+)
+def test_bad_test_time_augmentation_is_refused(
+    extra: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    classes = [str(d) for d in range(10)]
+    a = random_run(tmp_path / "a", classes, mean=0.1, std=0.3, seed=0)
+    b = random_run(tmp_path / "b", classes, mean=0.1, std=0.3, seed=1)
+    out = tmp_path / "ens"
+    code, _, stderr = run(["ensemble", str(a), str(b), "--out", str(out), *extra], capsys)
+    assert code == 2 and message in stderr and "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.realdata
+def test_the_card_records_scores_with_test_time_augmentation(
+    members: list[Path], real_data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ens"
+    args = ["ensemble", *map(str, members), "--out", str(out), "--data", "mnist"]
+    code, _, stderr = run([*args, "--tta", "shift", "--data-dir", str(real_data_dir)], capsys)
+    assert code == 0, stderr
+    card = json.loads((out / "card.json").read_text())
+    assert card["test_data"] == "mnist:test:tta-shift"
+    assert card["tta"] == {"policy": "shift", "views": 5}
+    # The same scores as evaluating each member and the ensemble folder with the policy.
+    singles = [
+        evaluate_run(m, "mnist", "test", real_data_dir, write=False, tta="shift") for m in members
+    ]
+    plain = [evaluate_run(m, "mnist", "test", real_data_dir, write=False) for m in members]
+    assert [m["accuracy_on_data"] for m in card["members"]] == [r.accuracy for r in singles]
+    assert [r.accuracy for r in singles] != [r.accuracy for r in plain]
+    ensemble = evaluate_run(out, "mnist", "test", real_data_dir, write=False, tta="shift")
+    assert card["test_accuracy"] == ensemble.accuracy
+    assert "mnist:test:tta-shift" in json.loads((out / "metrics.json").read_text())["evaluation"]
+    assert "test-time augmentation `shift`" in (out / "card.md").read_text()
+
+
 def test_weighting_needs_every_members_validation_accuracy(tmp_path: Path) -> None:
     classes = [str(d) for d in range(10)]
     a = random_run(tmp_path / "a", classes, mean=0.1, std=0.3, seed=0)

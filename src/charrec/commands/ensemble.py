@@ -39,6 +39,11 @@ EPILOG = """\
 
     charrec ensemble --snapshots runs/letters --out runs/letters-snap
 
+  Scored with test-time augmentation (each image and 8 altered copies, see
+  charrec evaluate --help); the card says so:
+
+    charrec ensemble runs/a runs/b --out runs/ens --data letters-dev --tta affine
+
   The folder goes wherever a run folder goes:
 
     charrec evaluate runs/ens --data mnist
@@ -81,6 +86,14 @@ def ensemble(
         typer.Option("--split", "-s", help="Split of --data (default test).", show_default=False),
     ] = None,
     data_dir: DataDirOption = None,
+    tta: Annotated[
+        Optional[str],
+        typer.Option(
+            "--tta",
+            help="With --data: test-time augmentation, shift (5 views) or affine (9).",
+            show_default=False,
+        ),
+    ] = None,
     recipe: Annotated[
         Optional[list[Path]],
         typer.Option(
@@ -127,6 +140,12 @@ def ensemble(
         raise ConfigError(
             "name at least two run folders or shipped models, or give --recipe or --snapshots"
         )
+    if tta is not None:
+        from charrec.evaluate.tta import check_policy
+
+        check_policy(tta)  # before any training or loading
+        if data is None:
+            raise ConfigError("--tta scores the ensemble on --data; give --data too")
     if snapshots is not None:
         from charrec.infer.ensemble_snapshots import snapshot_members
 
@@ -153,6 +172,7 @@ def ensemble(
         split=split,
         data_dir=data_dir,
         overwrite=overwrite,
+        tta=tta,
     )
     _print_summary(console, folder)
 

@@ -149,6 +149,35 @@ def evaluate_model(
     are then averaged over its views of each image. Returns (metrics, images as fed to
     the model, probabilities over the label space's columns, the label space).
     """
+    prediction = predict_dataset(
+        model, meta, dataset, tta=tta, device=device, batch_size=batch_size
+    )
+    metrics = metrics_of(prediction, dataset)
+    return metrics, prediction.images, prediction.probs, prediction.space
+
+
+@dataclass
+class Prediction:
+    """A model's probabilities on a data set, before any metric is computed from them."""
+
+    images: np.ndarray  # as fed to the model (its input size)
+    probs: np.ndarray  # over space.columns
+    space: LabelSpace
+    throughput: dict[str, Any]
+    tta: str | None
+    resize_note: str
+
+
+def predict_dataset(
+    model: Any,
+    meta: dict[str, Any],
+    dataset: ImageSet,
+    *,
+    tta: str | None = None,
+    device: str = "auto",
+    batch_size: int = DEFAULT_BATCH,
+) -> Prediction:
+    """`model`'s probabilities on `dataset`, its classes matched to the data's."""
     model_classes = tuple(meta["classes"])
     space = match_classes(model_classes, dataset.classes, dataset.counts(), dataset.name)
     size = tuple(meta.get("preprocessing", {}).get("input_size", (28, 28)))
@@ -163,7 +192,12 @@ def evaluate_model(
         from charrec.evaluate.tta import tta_probs
 
         model_probs, throughput = tta_probs(predict, images, tta)
-    probs = space.apply(model_probs)
+    return Prediction(images, space.apply(model_probs), space, throughput, tta, resize_note)
+
+
+def metrics_of(prediction: Prediction, dataset: ImageSet) -> dict[str, Any]:
+    """Metrics, confusions and cost of a prediction on `dataset`."""
+    probs, space = prediction.probs, prediction.space
     metrics = compute_metrics(probs, dataset.labels, dataset.classes)
     # Pairs over every model class, so that a ByClass model's 'O' shown as '0' is a pair
     # of its own rather than part of the "other" column.
@@ -171,15 +205,28 @@ def evaluate_model(
         dataset.labels, probs.argmax(axis=1), labels=np.arange(len(space.columns))
     )[: len(dataset.classes)]
     metrics["confusions"] = confusion_analysis(full, dataset.classes, columns=space.columns)
-    metrics["throughput"] = throughput
-    metrics["tta"] = None if tta is None else {"policy": tta, "views": throughput["views"]}
+    metrics["throughput"] = prediction.throughput
+    views = prediction.throughput.get("views")
+    metrics["tta"] = None if prediction.tta is None else {"policy": prediction.tta, "views": views}
     metrics["label_space"] = {
         "description": space.describe(),
         "merged": space.merged(),
         "outside": list(space.outside),
-        "resized": resize_note or None,
+        "resized": prediction.resize_note or None,
     }
-    return metrics, images, probs, space
+    return metrics
+
+
+def model_facts(meta: dict[str, Any]) -> dict[str, Any]:
+    """What an evaluation records of the model it scored (model.json)."""
+    return {
+        "name": (meta.get("model") or {}).get("name"),
+        "epoch": meta.get("epoch"),
+        "parameters": meta.get("parameters"),
+        "trained_on": (meta.get("data") or {}).get("name"),
+        # An ensemble's size: how many models each image goes through.
+        "members": len((meta.get("model") or {}).get("members") or []) or None,
+    }
 
 
 def evaluate_run(
@@ -241,14 +288,7 @@ def evaluate_run(
         model, meta, dataset, batch_size, device, tta=tta
     )
     metrics = {"data": data, "split": split, **metrics}
-    metrics["model"] = {
-        "name": (meta.get("model") or {}).get("name"),
-        "epoch": meta.get("epoch"),
-        "parameters": meta.get("parameters"),
-        "trained_on": (meta.get("data") or {}).get("name"),
-        # An ensemble's size: how many models each image goes through.
-        "members": len((meta.get("model") or {}).get("members") or []) or None,
-    }
+    metrics["model"] = model_facts(meta)
     metrics["training"] = run_training_facts(run.path)
     result = EvaluationResult(
         run.path,

@@ -218,11 +218,13 @@ def build_ensemble(
     split: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
+    tta: str | None = None,
 ) -> Path:
     """Write the ensemble of `sources` into `out` and return the folder.
 
     With `data` (a data set name or file), the ensemble and each member are evaluated on
-    its `split` (default test) and the card records their scores. Files are built beside
+    its `split` (default test) and the card records their scores; with test-time
+    augmentation policy `tta` (charrec.evaluate.tta) if given. Files are built beside
     `out` and moved in last, so a failure leaves no half-written model.
     """
     if len(sources) < 2:
@@ -236,6 +238,7 @@ def build_ensemble(
         split=split,
         data_dir=data_dir,
         overwrite=overwrite,
+        tta=tta,
     )
 
 
@@ -248,11 +251,16 @@ def write_ensemble(
     split: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
+    tta: str | None = None,
 ) -> Path:
     """Write the ensemble of loaded `members` into `out` (see `build_ensemble`)."""
     from charrec.models.ensemble import Ensemble
     from charrec.train.checkpoint import save_weights
 
+    if tta is not None:
+        from charrec.evaluate.tta import check_policy
+
+        check_policy(tta)
     check_members(members)
     out = Path(out).expanduser()
     _check_out(out, members, overwrite)
@@ -267,7 +275,7 @@ def write_ensemble(
     try:
         save_weights(work / "model.safetensors", ensemble_weights(members))
         write_json(work / "model.json", meta)
-        scores = evaluate_members(work, members, data, split, data_dir) if data else None
+        scores = evaluate_members(members, meta, data, split, data_dir, tta) if data else None
         metrics = ensemble_metrics(model, members, meta, scores)
         write_json(work / "metrics.json", metrics)
         card = build_card(out.name, meta, members, metrics, scores)
@@ -306,24 +314,46 @@ class Scores:
 
 
 def evaluate_members(
-    folder: Path,
     members: Sequence[Member],
+    meta: dict[str, Any],
     data: str,
     split: str | None,
     data_dir: str | os.PathLike[str] | None,
+    tta: str | None = None,
 ) -> Scores:
-    """Evaluate the ensemble in `folder` and each member on one loaded copy of the data."""
+    """Evaluate each member and the ensemble (`meta`, its model.json) on one loaded copy of
+    the data, with test-time augmentation policy `tta` if given.
+
+    Each member's probabilities are computed once: the ensemble's are their weighted mean,
+    as its model computes them, and its cost the sum of theirs.
+    """
     from charrec.data import data_label, dataset_splits, default_split, load_dataset
-    from charrec.evaluate import evaluate_run
-    from charrec.evaluate.evaluation import evaluate_model
+    from charrec.evaluate.evaluation import Prediction, metrics_of, model_facts, predict_dataset
+    from charrec.evaluate.metrics import compute_metrics
 
     classes = (members[0].meta.get("data") or {}).get("classes")
     split = split or default_split(dataset_splits(data, data_dir, classes), "test")
     dataset = load_dataset(data, split, data_dir, classes)
+    predictions = [predict_dataset(m.model, m.meta, dataset, tta=tta) for m in members]
+    singles = [
+        float(compute_metrics(p.probs, dataset.labels, dataset.classes)["accuracy"])
+        for p in predictions
+    ]
+    weights = meta["model"]["weights"]
+    probs = sum(w / sum(weights) * p.probs for w, p in zip(weights, predictions, strict=True))
+    first = predictions[0]
+    seconds = sum(float(p.throughput["seconds"]) for p in predictions)
+    throughput = {
+        **first.throughput,
+        "images_per_second": len(dataset.labels) / max(seconds, 1e-9),
+        "seconds": seconds,
+    }
+    combined = Prediction(first.images, probs, first.space, throughput, tta, first.resize_note)
     label = data_label(data)
-    result = evaluate_run(folder, label, split, dataset=dataset, write=False)
-    singles = [float(evaluate_model(m.model, m.meta, dataset)[0]["accuracy"]) for m in members]
-    return Scores(result.key, result.metrics, singles)
+    metrics = {"data": label, "split": split, **metrics_of(combined, dataset)}
+    metrics["model"] = model_facts(meta)
+    key = f"{label}:{split}" + (f":tta-{tta}" if tta else "")
+    return Scores(key, metrics, singles)
 
 
 def flops_per_image(model: Any, meta: dict[str, Any]) -> int:
@@ -419,6 +449,7 @@ def build_card(
         card["test_accuracy"] = float(scores.ensemble["accuracy"])
         card["metrics"] = card_metrics(scores.ensemble)
         card["images_per_second"] = scores.ensemble["throughput"]["images_per_second"]
+        card["tta"] = scores.ensemble.get("tta")
     return card
 
 
@@ -433,6 +464,17 @@ def member_row(member: dict[str, Any]) -> str:
     return (
         f"| {m['source']} | {m['model']} | {m['weight']:.3f} | {m['parameters']:,} | "
         f"{m['flops_per_image'] / 1e6:.2f} | {percent(m['val_accuracy'])} | {own} |"
+    )
+
+
+def tta_sentence(tta: dict[str, Any]) -> str:
+    """How the card's scores were made with test-time augmentation, in words."""
+    from charrec.evaluate.tta import DESCRIPTIONS
+
+    return (
+        f"Members and ensemble scored with test-time augmentation `{tta['policy']}`: each "
+        f"image's probabilities averaged over {tta['views']} views, the image itself and "
+        f"copies {DESCRIPTIONS[tta['policy']]}."
     )
 
 
@@ -466,6 +508,8 @@ def card_markdown(card: dict[str, Any]) -> str:
             f", {card['images_per_second']:,.0f} images/s in batches of 1,000 on the machine "
             "that built it.",
         ]
+        if card.get("tta"):
+            lines += ["", tta_sentence(card["tta"])]
     lines += [
         "",
         "## Use",
