@@ -42,7 +42,7 @@ EPILOG = """\
   Scored with test-time augmentation (each image and 8 altered copies, see
   charrec evaluate --help); the card says so:
 
-    charrec ensemble runs/a runs/b --out runs/ens --data letters-dev --tta affine
+    charrec ensemble runs/a runs/b --out runs/ens --data mnist --tta affine
 
   The folder goes wherever a run folder goes:
 
