@@ -7,8 +7,6 @@ Kaggle CSV under any name, and an image folder with train/ and test/.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import string
 from collections.abc import Callable
@@ -18,9 +16,9 @@ import numpy as np
 import pytest
 import yaml
 
-from charrec.cli import main
 from charrec.data import canonical_name, data_label, dataset_splits, get_spec, load_dataset
 from charrec.errors import DataError
+from clirun import cli
 from datagen import (
     glyphs,
     write_course_npz,
@@ -31,17 +29,6 @@ from datagen import (
 )
 
 LETTERS = string.ascii_uppercase
-
-
-def cli(args: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(args)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-    return code, out.getvalue(), err.getvalue()
 
 
 def letters(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

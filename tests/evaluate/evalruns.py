@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,20 +17,6 @@ from charrec.train.checkpoint import (
     save_weights,
     state_dict_for_saving,
 )
-
-
-def cli(args: list[str]) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of `charrec ARGS`, run in this process."""
-    from charrec.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(args)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-    return code, out.getvalue(), err.getvalue()
 
 
 def save_run(

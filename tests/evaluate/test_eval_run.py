@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from evalruns import cli, save_run
+from evalruns import save_run
 from PIL import Image
 
 from charrec.data import ImageSet
@@ -18,6 +18,7 @@ from charrec.data.classes import EMNIST_CLASSES
 from charrec.evaluate import evaluate_run
 from charrec.evaluate.evaluation import merge_run_metrics
 from charrec.train.checkpoint import load_run
+from clirun import cli
 from datagen import glyphs
 
 FIGURES = (

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from evalruns import cli, save_run
+from evalruns import save_run
 
 from charrec.data import ImageSet
 from charrec.data.classes import EMNIST_CLASSES
@@ -16,6 +16,7 @@ from charrec.errors import ConfigError
 from charrec.evaluate import evaluate_run
 from charrec.evaluate.tta import rotate, scale, shift, tta_probs, views
 from charrec.train.checkpoint import load_run
+from clirun import cli
 from datagen import glyphs
 
 

@@ -13,7 +13,6 @@ from infer_images import find_font, render_text
 from PIL import Image
 
 import charrec
-from charrec.cli import main
 from charrec.data import load_dataset
 from charrec.errors import ConfigError
 from charrec.infer import onnx as charrec_onnx
@@ -22,6 +21,7 @@ from charrec.infer.pretrained import list_pretrained, pretrained_dir
 from charrec.infer.recognizer import SMALL_BATCH
 from charrec.train import TrainConfig, apply_overrides, train
 from charrec.train.checkpoint import load_run
+from clirun import run_cli
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
@@ -98,16 +98,6 @@ def test_export_of_zoo_models_matches_pytorch(
 @pytest.mark.parametrize("name", list_pretrained())
 def test_export_of_shipped_models_matches_pytorch(name: str, digits: np.ndarray) -> None:
     assert_matches_torch(pretrained_dir(name), digits)
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(args)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_export_writes_a_checked_file_with_metadata(

@@ -340,7 +340,8 @@ def evaluate_members(
         for p in predictions
     ]
     weights = meta["model"]["weights"]
-    probs = sum(w / sum(weights) * p.probs for w, p in zip(weights, predictions, strict=True))
+    total = sum(weights)
+    probs = sum(w / total * p.probs for w, p in zip(weights, predictions, strict=True))
     first = predictions[0]
     seconds = sum(float(p.throughput["seconds"]) for p in predictions)
     throughput = {
