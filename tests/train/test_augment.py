@@ -263,6 +263,50 @@ def test_thickness_broadens_and_thins_the_pen_in_place() -> None:
         assert _moments(out[0, 0])[:2] == pytest.approx(_moments(image[0, 0])[:2], abs=0.5)
 
 
+def test_aspect_widens_and_flattens_the_ink_about_the_centre() -> None:
+    ys, xs = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    blob = torch.exp(-((xs - 11) ** 2 + (ys - 15) ** 2) / 6)[None, None]
+    augment = Augmenter(AugmentConfig(aspect=0.5))
+    wide = augment.apply(blob, AugmentParams(aspect=torch.tensor([1.5])))[0, 0]
+    same = augment.apply(blob, AugmentParams(aspect=torch.tensor([1.0])))[0, 0]
+    assert torch.allclose(same, blob[0, 0], atol=1e-5)
+
+    def spread(img: torch.Tensor) -> tuple[float, float]:
+        cx, cy, _ = _moments(img)
+        mass = img.sum()
+        return (
+            float(((img * (xs - cx) ** 2).sum() / mass).sqrt()),
+            float(((img * (ys - cy) ** 2).sum() / mass).sqrt()),
+        )
+
+    (sx, sy), (wx, wy) = spread(blob[0, 0]), spread(wide)
+    assert wx == pytest.approx(1.5 * sx, rel=0.03)
+    assert wy == pytest.approx(sy / 1.5, rel=0.05)
+    # Area is kept, and the off-centre blob moves along x by r and along y by 1/r.
+    assert wide.sum() == pytest.approx(blob.sum().item(), rel=0.02)
+    cx, cy, _ = _moments(wide)
+    assert cx == pytest.approx(13.5 + 1.5 * (11 - 13.5), abs=0.05)
+    assert cy == pytest.approx(13.5 + (15 - 13.5) / 1.5, abs=0.05)
+
+
+def test_random_aspect_is_log_symmetric_within_the_range() -> None:
+    params = Augmenter(AugmentConfig(aspect=0.5), _gen()).sample(4000, 28, 28)
+    assert params.aspect is not None
+    log_r = params.aspect.log()
+    assert log_r.abs().max() <= math.log(1.5) + 1e-6
+    assert log_r.max() > 0.9 * math.log(1.5) and log_r.min() < -0.9 * math.log(1.5)
+    assert abs(log_r.mean().item()) < 0.02
+
+
+def test_aspect_leaves_the_other_draws_of_a_seed_unchanged() -> None:
+    plain = AugmentConfig.preset("strong")
+    before = Augmenter(plain, _gen(3)).sample(64, 28, 28)
+    after = Augmenter(plain.with_options(aspect=0.3), _gen(3)).sample(64, 28, 28)
+    for name in ("angle", "shear", "scale", "shift", "displacement", "erase"):
+        assert torch.equal(getattr(before, name), getattr(after, name))
+    assert before.aspect is None and after.aspect is not None
+
+
 def test_random_thickness_stays_within_the_configured_range() -> None:
     params = Augmenter(AugmentConfig(thickness=0.4), _gen()).sample(2000, 28, 28)
     assert params.thickness is not None
@@ -338,7 +382,8 @@ def test_augmentation_never_mirrors_a_character(preset: str) -> None:
 
 
 def test_every_affine_draw_keeps_handedness() -> None:
-    augment = Augmenter(AugmentConfig(rotation=180, scale=0.9, shear=45, shift=0.5), _gen())
+    config = AugmentConfig(rotation=180, scale=0.9, shear=45, shift=0.5, aspect=1.0)
+    augment = Augmenter(config, _gen())
     theta = _theta(augment.sample(10_000, 28, 28), 10_000, 28, 28, torch.empty(0))
     assert (torch.linalg.det(theta[:, :, :2]) > 0).all()
 
@@ -391,6 +436,8 @@ def test_config_round_trips_through_plain_values() -> None:
         ("erasing_ratio", (1.0, 50.0)),
         ("thickness", -0.5),
         ("thickness", 1.5),
+        ("aspect", -0.1),
+        ("aspect", 2.0),
     ],
 )
 def test_bad_values_name_the_option(field: str, value: object) -> None:

@@ -17,6 +17,7 @@ Conventions, in image coordinates (x to the right, y down):
 - positive rotation turns the content counter-clockwise as seen on screen;
 - positive shear slants vertical strokes to the right at the top, like italics;
 - scale > 1 makes the content larger;
+- aspect r > 1 makes the content wider by r and lower by 1/r (its area is kept);
 - elastic displacement d (pixels) samples the output at x from the input at x + d(x),
   as in Simard, Steinkraus and Platt (2003);
 - thickness t > 0 blends a fraction t of the 3×3 grey dilation in (a broader pen), t < 0
@@ -49,6 +50,7 @@ _LIMITS: dict[str, float] = {
     "elastic_sigma": 50.0,
     "erasing": 1.0,
     "thickness": 1.0,
+    "aspect": 1.0,
 }
 
 _PRESETS: dict[str, dict[str, Any]] = {
@@ -109,6 +111,10 @@ class AugmentConfig:
     # Pen width: fraction of a 3×3 dilation (> 0) or erosion (< 0), uniform in ±thickness.
     # People's pens vary far more than those of the scans the data sets were made from.
     thickness: float = 0.0
+    # Width against height: the width is stretched by a factor r and the height by 1/r,
+    # log r uniform in ±log(1 + aspect). Writers' letters come narrow and wide, and many
+    # pictures are resized to fill a box, which stretches a narrow character sideways.
+    aspect: float = 0.0
 
     def __post_init__(self) -> None:
         for name, high in _LIMITS.items():
@@ -163,7 +169,7 @@ class AugmentConfig:
 
     @property
     def affine(self) -> bool:
-        return any((self.rotation, self.shift, self.scale, self.shear))
+        return any((self.rotation, self.shift, self.scale, self.shear, self.aspect))
 
     @property
     def elastic(self) -> bool:
@@ -181,7 +187,8 @@ class AugmentParams:
     angle, shear, scale: (N,) degrees, degrees, factor. shift: (N, 2) fractions of
     (width, height). displacement: (N, 2, H, W) elastic (dx, dy) in pixels. erase: (N, 4)
     int64 rectangles (top, left, height, width), height 0 meaning no erasing. thickness:
-    (N,) fraction of dilation (> 0) or erosion (< 0) blended in.
+    (N,) fraction of dilation (> 0) or erosion (< 0) blended in. aspect: (N,) factor
+    stretching the width (the height by its inverse).
     """
 
     angle: torch.Tensor | None = None
@@ -191,10 +198,11 @@ class AugmentParams:
     displacement: torch.Tensor | None = None
     erase: torch.Tensor | None = None
     thickness: torch.Tensor | None = None
+    aspect: torch.Tensor | None = None
 
     @property
     def geometric(self) -> bool:
-        parts = (self.angle, self.shear, self.scale, self.shift, self.displacement)
+        parts = (self.angle, self.shear, self.scale, self.shift, self.displacement, self.aspect)
         return any(p is not None for p in parts)
 
 
@@ -232,21 +240,23 @@ def _theta(
 ) -> torch.Tensor:
     """affine_grid matrices (N, 2, 3): output coordinates → input, in [-1, 1] units.
 
-    The forward map in centred pixel coordinates is p_out = R·Sh·S·p_in + t; affine_grid
-    wants its inverse, expressed in normalised coordinates (x scaled by 2/W, y by 2/H).
+    The forward map in centred pixel coordinates is p_out = R·Sh·S·p_in + t, S =
+    scale·diag(r, 1/r) with r the aspect factor; affine_grid wants its inverse, expressed
+    in normalised coordinates (x scaled by 2/W, y by 2/H).
     """
     zeros = like.new_zeros(n)
     rad = math.pi / 180.0
     angle = params.angle.to(like) * rad if params.angle is not None else zeros
     tan_shear = torch.tan(params.shear.to(like) * rad) if params.shear is not None else zeros
     inv_scale = 1.0 / params.scale.to(like) if params.scale is not None else zeros + 1.0
+    inv_aspect = 1.0 / params.aspect.to(like) if params.aspect is not None else zeros + 1.0
     cos, sin = torch.cos(angle), torch.sin(angle)
-    # R = [[c, s], [-s, c]] (CCW on screen, y down), Sh = [[1, -tan], [0, 1]], S = scale·I:
-    # the inverse is S⁻¹·Sh⁻¹·R⁻¹.
-    a00 = (cos + tan_shear * sin) * inv_scale
-    a01 = (tan_shear * cos - sin) * inv_scale * (height / width)
-    a10 = sin * inv_scale * (width / height)
-    a11 = cos * inv_scale
+    # R = [[c, s], [-s, c]] (CCW on screen, y down), Sh = [[1, -tan], [0, 1]],
+    # S = scale·diag(r, 1/r): the inverse is S⁻¹·Sh⁻¹·R⁻¹, S⁻¹ = diag(1/r, r)/scale.
+    a00 = (cos + tan_shear * sin) * inv_scale * inv_aspect
+    a01 = (tan_shear * cos - sin) * inv_scale * inv_aspect * (height / width)
+    a10 = sin * inv_scale / inv_aspect * (width / height)
+    a11 = cos * inv_scale / inv_aspect
     if params.shift is not None:
         # t in normalised units is 2·shift; the inverse map subtracts it before A.
         tx, ty = (2.0 * params.shift.to(like)).unbind(1)
@@ -341,6 +351,10 @@ class Augmenter:
             params.erase = self._sample_erase(n, height, width).to(device)
         if cfg.thickness > 0.0:
             params.thickness = (self._uniform(n) * cfg.thickness).to(device)
+        if cfg.aspect > 0.0:
+            # Drawn last, so configurations without it keep their random stream.
+            log_r = self._uniform(n) * math.log1p(cfg.aspect)
+            params.aspect = log_r.exp().to(device)
         return params
 
     def _sample_erase(self, n: int, height: int, width: int) -> torch.Tensor:
