@@ -42,6 +42,9 @@ def test_help_fits_80_columns_and_describes_every_parameter(path, command) -> No
             # keep their lines, which must fit.
             if line.startswith(" ") or "\\" in line:
                 assert len(line) <= WIDTH, f"{kind} line of {len(line)} characters: {line!r}"
+        # An example joined into a prose paragraph reads as one long line of commands.
+        for line in (getattr(command, kind) or "").splitlines():
+            assert line.startswith(" ") or line.count("charrec ") < 2, line
     for param in command.params:
         assert getattr(param, "help", None), f"{param.name} of {' '.join(path)} has no help"
 

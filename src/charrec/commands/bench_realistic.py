@@ -12,9 +12,12 @@ from charrec.errors import ConfigError
 EPILOG = """\
 [bold]Examples[/]
 
-  charrec bench realistic --model letters
-  charrec bench realistic --model alphanumeric --per-class 16 --out realistic-an
-  charrec bench realistic --model runs/vgg-letters --seed 1
+  A shipped model; another with fewer pictures and a report; a run folder on
+  another draw of the pictures:
+
+    charrec bench realistic --model letters
+    charrec bench realistic --model alphanumeric --per-class 16 --out real-an
+    charrec bench realistic --model runs/vgg-letters --seed 1
 """
 
 
