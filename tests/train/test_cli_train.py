@@ -81,6 +81,7 @@ def test_flags_map_to_config(capsys) -> None:
         *("--precision", "bf16", "--channels-last", "--device", "cpu", "--warmup", "0.5"),
         *("--monitor", "val_accuracy", "--keep-last", "--momentum", "0.8", "--nesterov"),
         *("--batch-size", "256", "--threads", "2", "--limit", "1000", "--no-test"),
+        "--calibrate",
     ]
     config = TrainConfig.from_dict(yaml.safe_load(ok(args, capsys)))
     assert config.data.name == "mnist" and config.data.val_fraction == 0.1
@@ -113,6 +114,7 @@ def test_flags_map_to_config(capsys) -> None:
         2,
     )
     assert training.device == "cpu" and training.precision == "bf16" and training.channels_last
+    assert training.calibrate
     stop = training.early_stopping
     assert (stop.patience, stop.metric, stop.restore_best) == (3, "val_accuracy", False)
     assert config.run.out == "runs/x"

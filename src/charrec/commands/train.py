@@ -228,6 +228,15 @@ def train(
         Optional[bool],
         _opt("--restore-best/--keep-last", help="End with the best epoch's weights.", panel=_REG),
     ] = None,
+    calibrate: Annotated[
+        Optional[bool],
+        _opt(
+            "--calibrate/--no-calibrate",
+            help="After training, fit a temperature on the validation split: the same "
+            "answers with probabilities that match how often they are right.",
+            panel=_REG,
+        ),
+    ] = None,
     epochs: Annotated[
         Optional[int], _opt("--epochs", "-e", help="Epochs (10).", panel=_LOOP)
     ] = None,
@@ -318,6 +327,7 @@ def train(
         "training.device": device,
         "training.precision": precision,
         "training.channels_last": channels_last,
+        "training.calibrate": calibrate,
         "training.num_threads": threads,
         "training.batch_shards": batch_shards,
         "run.out": out,

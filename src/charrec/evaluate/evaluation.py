@@ -226,6 +226,8 @@ def model_facts(meta: dict[str, Any]) -> dict[str, Any]:
         "trained_on": (meta.get("data") or {}).get("name"),
         # An ensemble's size: how many models each image goes through.
         "members": len((meta.get("model") or {}).get("members") or []) or None,
+        # The temperature folded into its logits after training (training.calibrate).
+        "temperature": (meta.get("calibration") or {}).get("temperature"),
     }
 
 

@@ -287,12 +287,19 @@ def build_report(result: EvaluationResult, folder: Path) -> tuple[Report, dict[s
         )
     report.section("Most confused pairs", *blocks)
 
+    temperature = (m.get("model") or {}).get("temperature")
+    scaled = (
+        f" The model's logits are divided by a temperature of {temperature:.3f}, fitted on "
+        "its validation split after training."
+        if temperature
+        else ""
+    )
     report.section(
         "Calibration",
         Text(
             f"Expected calibration error {_pct(m['ece'])}: the mean confidence is "
             f"{_pct(m['calibration']['mean_confidence'])} for an accuracy of "
-            f"{_pct(m['accuracy'])}."
+            f"{_pct(m['accuracy'])}.{scaled}"
         ),
         Figure(paths["reliability"], "Reliability diagram: accuracy per confidence bin"),
     )

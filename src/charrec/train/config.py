@@ -186,6 +186,10 @@ class TrainingConfig:
     # (logit adjustment, charrec.train.prior): the model answers as if every class were
     # equally likely rather than as often as training met it. 0: off; 1: full.
     prior_correction: float = 0.0
+    # After training, every logit is divided by one temperature fitted on the validation
+    # split (temperature scaling, charrec.train.temperature): the same answers, with
+    # probabilities that match how often they are right. Needs a validation split.
+    calibrate: bool = False
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
 
 
@@ -572,6 +576,10 @@ def _validate(config: TrainConfig) -> None:
         raise unknown_choice("early stopping metric", stop.metric, MONITORS)
     _validate_transfer(config.transfer)
     no_validation = data.val_fraction == 0 and not data.folds
+    if train.calibrate and no_validation:
+        raise ConfigError(
+            "training.calibrate fits a temperature on a validation split; set data.val_fraction > 0"
+        )
     if stop.patience and stop.metric.startswith("val_") and no_validation:
         raise ConfigError(
             f"early stopping on {stop.metric} needs a validation split; set data.val_fraction > 0"

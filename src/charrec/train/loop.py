@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -65,6 +65,9 @@ from charrec.train.precision import resolve_precision
 from charrec.train.progress import ProgressCallback, format_duration
 from charrec.train.shards import BatchShards, ShardLoss, Tensors3, has_batch_norm
 from charrec.train.tensorboard import TensorBoardCallback
+
+if TYPE_CHECKING:
+    from charrec.train.temperature import Calibration
 
 # Read the running metrics (and check for NaN) every this many optimizer steps: every step
 # on a CPU, where reading is free; a GPU would wait for its queue at each read.
@@ -779,6 +782,7 @@ class Trainer:
         if restored:
             self.model.load_state_dict(self.best_weights)
         final_epoch = stopper.best_epoch if restored else last_epoch
+        calibration = self._calibrate() if cfg.training.calibrate else None
         shares = None
         if cfg.training.prior_correction:
             from charrec.train.prior import adjust_for_balanced_prior
@@ -826,6 +830,9 @@ class Trainer:
                     "tau": cfg.training.prior_correction,
                     "train_shares": shares,
                 }
+            if calibration is not None:
+                # Folded into the saved logits layer, like the prior correction.
+                meta["calibration"] = calibration.to_dict()
             write_json(run.model_json, meta)
             # Keep what others added to an earlier metrics.json (e.g. `charrec evaluate`).
             write_json(run.metrics, {**_earlier_metrics(run), **metrics})
@@ -836,6 +843,38 @@ class Trainer:
         # is still writing the run folder can abort on the broken connection.
         self.dist.barrier()
         return TrainResult(run.path, self.history, metrics, self.model.eval())
+
+    @torch.no_grad()
+    def _calibrate(self) -> Calibration:
+        """Fit the temperature on the whole validation split and fold it into the model.
+
+        Before the prior correction: the validation split has the training set's class
+        shares, for which the uncorrected logits are the posterior; the correction then
+        moves the calibrated logits to equal priors. Every rank scores the whole split, so
+        all fold the same temperature.
+        """
+        from charrec.train.temperature import fit_temperature, fold_temperature
+
+        images, labels = self.data.val_x, self.data.val_y
+        if len(labels) == 0:
+            raise ConfigError("training.calibrate needs a validation split; it is empty")
+        self.model.eval()
+        step = self.config.training.eval_batch_size
+        logits = [
+            self._forward(self.model, self._inputs(images[i : i + step].to(self.device), None))
+            for i in range(0, len(labels), step)
+        ]
+        calibration = fit_temperature(torch.cat(logits).cpu(), labels.cpu())
+        fold_temperature(self.model, calibration.temperature)
+        if self.verbose and self.dist.is_main:
+            self.console.print(
+                f"temperature {calibration.temperature:.3f} fitted on "
+                f"{calibration.images:,} validation images: ECE "
+                f"{100 * calibration.ece_before:.2f}% -> {100 * calibration.ece_after:.2f}%, "
+                f"NLL {calibration.nll_before:.4f} -> {calibration.nll_after:.4f}",
+                highlight=False,
+            )
+        return calibration
 
     # -- messages ---------------------------------------------------------------------------
 

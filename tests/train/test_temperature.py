@@ -1,0 +1,96 @@
+"""training.calibrate: one temperature, fitted on the validation split, folded into the logits."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from charrec.errors import ConfigError
+from charrec.models.layers import Classifier
+from charrec.train.checkpoint import load_run
+from charrec.train.prior import logits_layer
+from charrec.train.temperature import fit_temperature, fold_temperature
+
+
+def _sampled(n: int = 20_000, classes: int = 5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and labels drawn from softmax(logits): logits that are calibrated as they are."""
+    generator = torch.Generator().manual_seed(seed)
+    logits = 2.0 * torch.randn(n, classes, generator=generator, dtype=torch.float64)
+    labels = torch.multinomial(logits.softmax(1), 1, generator=generator).squeeze(1)
+    return logits, labels
+
+
+@pytest.mark.parametrize("scale", [3.0, 0.5])
+def test_the_fitted_temperature_undoes_over_and_under_confidence(scale: float) -> None:
+    logits, labels = _sampled()
+    fitted = fit_temperature(scale * logits, labels)
+    assert fitted.temperature == pytest.approx(scale, rel=0.05)
+    assert fitted.images == len(labels)
+    assert fitted.nll_after < fitted.nll_before
+    assert fitted.ece_after < 0.02 < fitted.ece_before
+
+
+def test_calibrated_logits_keep_a_temperature_near_one() -> None:
+    logits, labels = _sampled(seed=1)
+    assert fit_temperature(logits, labels).temperature == pytest.approx(1.0, abs=0.05)
+
+
+def test_folding_divides_the_logits_and_keeps_the_answers() -> None:
+    torch.manual_seed(0)
+    head = nn.Linear(4, 3)
+    model = Classifier(nn.Sequential(nn.Flatten(), nn.Linear(4, 4), nn.ReLU()), head)
+    x = torch.randn(16, 4)
+    before = model(x)
+    fold_temperature(model, 2.5)
+    after = model(x)
+    assert torch.allclose(after, before / 2.5, atol=1e-6)
+    assert torch.equal(after.argmax(1), before.argmax(1))
+    with pytest.raises(ValueError, match="positive"):
+        fold_temperature(model, 0.0)
+
+
+def test_bad_inputs_to_the_fit_are_refused() -> None:
+    with pytest.raises(ValueError, match="N×C logits"):
+        fit_temperature(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long))
+    with pytest.raises(ValueError, match="N×C logits"):
+        fit_temperature(torch.zeros(4, 3), torch.zeros(3, dtype=torch.long))
+
+
+def test_a_run_folds_the_temperature_before_the_prior_correction(run_tiny) -> None:
+    plain = run_tiny({"training.prior_correction": 1.0})
+    calibrated = run_tiny({"training.prior_correction": 1.0, "training.calibrate": True})
+    meta = json.loads((calibrated.run_dir / "model.json").read_text())
+    fitted = meta["calibration"]
+    assert fitted["images"] == 30  # the 10% validation split of 300 images
+    assert fitted["nll_after"] <= fitted["nll_before"]
+    temperature = fitted["temperature"]
+    assert temperature > 0 and temperature != pytest.approx(1.0, abs=1e-3)
+    # Same seed, same training: the calibrated logits layer is the plain one over T, with
+    # the prior correction subtracted after the division.
+    shares = torch.tensor(meta["prior_correction"]["train_shares"])
+    a, _ = load_run(plain.run_dir)
+    b, _ = load_run(calibrated.run_dir)
+    layer_a, layer_b = logits_layer(a), logits_layer(b)
+    assert torch.allclose(layer_b.weight, layer_a.weight / temperature, atol=1e-6)
+    bias_a_raw = layer_a.bias + shares.log().float()
+    assert torch.allclose(layer_b.bias, bias_a_raw / temperature - shares.log().float(), atol=1e-5)
+    assert "calibration" not in json.loads((plain.run_dir / "model.json").read_text())
+
+
+def test_calibration_without_a_validation_split_is_refused(tiny_config) -> None:
+    config = tiny_config({"training.calibrate": True, "data.val_fraction": 0.0})
+    with pytest.raises(ConfigError, match=r"training\.calibrate"):
+        config.validate()
+
+
+def test_an_evaluation_of_a_calibrated_run_names_its_temperature(run_tiny, tmp_path) -> None:
+    from charrec.evaluate import evaluate_run
+
+    run = run_tiny({"training.calibrate": True}).run_dir
+    temperature = json.loads((run / "model.json").read_text())["calibration"]["temperature"]
+    result = evaluate_run(run, data="mnist", report_root=tmp_path / "reports")
+    assert result.metrics["model"]["temperature"] == temperature
+    assert f"temperature of {temperature:.3f}" in result.files["markdown"].read_text()
