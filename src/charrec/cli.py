@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "evaluate": ("charrec.commands.evaluate", "evaluate", "EVALUATE_EPILOG"),
     "compare": ("charrec.commands.evaluate", "compare", "COMPARE_EPILOG"),
     "ensemble": ("charrec.commands.ensemble", "ensemble", "EPILOG"),
+    "calibrate": ("charrec.commands.calibrate", "calibrate", "EPILOG"),
     "export": ("charrec.commands.export", "export", "EPILOG"),
     "tensorboard": ("charrec.commands.tensorboard", "tensorboard", "EPILOG"),
     "predict": ("charrec.commands.predict", "predict", "EPILOG"),

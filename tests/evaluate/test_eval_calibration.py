@@ -31,3 +31,16 @@ def test_perfect_confidence_and_right_gives_zero() -> None:
     assert expected_calibration_error(probs, np.arange(5)) == pytest.approx(0.0)
     # Fully confident and always wrong is the worst case.
     assert expected_calibration_error(probs, (np.arange(5) + 1) % 5) == pytest.approx(1.0)
+
+
+def test_weighted_ece_counts_each_image_that_many_times() -> None:
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(4), size=200)
+    labels = rng.integers(0, 4, size=200)
+    counts = rng.integers(1, 4, size=200)
+    repeated = expected_calibration_error(np.repeat(probs, counts, 0), np.repeat(labels, counts))
+    weighted = expected_calibration_error(probs, labels, weights=counts)
+    assert weighted == pytest.approx(repeated)
+    assert expected_calibration_error(probs, labels, weights=np.ones(200)) == pytest.approx(
+        expected_calibration_error(probs, labels)
+    )

@@ -11,8 +11,10 @@ from torch import nn
 from charrec.errors import ConfigError
 from charrec.models.layers import Classifier
 from charrec.train.checkpoint import load_run
+from charrec.train.config import TrainConfig
 from charrec.train.prior import logits_layer
-from charrec.train.temperature import fit_temperature, fold_temperature
+from charrec.train.temperature import fit_temperature, fold_temperature, prior_weights
+from clirun import run_cli
 
 
 def _sampled(n: int = 20_000, classes: int = 5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,7 +61,17 @@ def test_bad_inputs_to_the_fit_are_refused() -> None:
         fit_temperature(torch.zeros(4, 3), torch.zeros(3, dtype=torch.long))
 
 
-def test_a_run_folds_the_temperature_before_the_prior_correction(run_tiny) -> None:
+def test_prior_weights_count_classes_as_the_corrected_model_expects_them() -> None:
+    labels = torch.tensor([0, 0, 0, 1])
+    weights = prior_weights(labels, [0.75, 0.25], tau=1.0)
+    assert weights.tolist() == pytest.approx([2 / 3, 2 / 3, 2 / 3, 2.0])  # 1/share, mean 1
+    # Weighted so, the two classes carry the same total weight: balanced, as after τ = 1.
+    assert weights[:3].sum().item() == pytest.approx(weights[3].item())
+    assert prior_weights(labels, [0.75, 0.25], tau=0.0) is None
+    assert prior_weights(labels, None, tau=1.0) is None
+
+
+def test_a_run_divides_its_final_logits_so_its_answers_stay(run_tiny) -> None:
     plain = run_tiny({"training.prior_correction": 1.0})
     calibrated = run_tiny({"training.prior_correction": 1.0, "training.calibrate": True})
     meta = json.loads((calibrated.run_dir / "model.json").read_text())
@@ -68,16 +80,49 @@ def test_a_run_folds_the_temperature_before_the_prior_correction(run_tiny) -> No
     assert fitted["nll_after"] <= fitted["nll_before"]
     temperature = fitted["temperature"]
     assert temperature > 0 and temperature != pytest.approx(1.0, abs=1e-3)
-    # Same seed, same training: the calibrated logits layer is the plain one over T, with
-    # the prior correction subtracted after the division.
-    shares = torch.tensor(meta["prior_correction"]["train_shares"])
+    # Same seed, same training: the calibrated logits layer, prior correction included, is
+    # the plain one over T, so every answer is the same.
     a, _ = load_run(plain.run_dir)
     b, _ = load_run(calibrated.run_dir)
     layer_a, layer_b = logits_layer(a), logits_layer(b)
     assert torch.allclose(layer_b.weight, layer_a.weight / temperature, atol=1e-6)
-    bias_a_raw = layer_a.bias + shares.log().float()
-    assert torch.allclose(layer_b.bias, bias_a_raw / temperature - shares.log().float(), atol=1e-5)
+    assert torch.allclose(layer_b.bias, layer_a.bias / temperature, atol=1e-6)
     assert "calibration" not in json.loads((plain.run_dir / "model.json").read_text())
+
+
+def test_calibrating_a_trained_run_equals_calibrating_while_training(run_tiny, capsys) -> None:
+    overrides = {"training.prior_correction": 1.0}
+    during = run_tiny({**overrides, "training.calibrate": True}).run_dir
+    after = run_tiny(overrides).run_dir
+    code, out, _ = run_cli(["calibrate", str(after)], capsys)
+    assert code == 0 and "temperature" in out
+    fitted_during = json.loads((during / "model.json").read_text())["calibration"]
+    fitted_after = json.loads((after / "model.json").read_text())["calibration"]
+    assert fitted_after["temperature"] == pytest.approx(fitted_during["temperature"], rel=1e-4)
+    a, _ = load_run(during)
+    b, _ = load_run(after)
+    for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
+        assert torch.allclose(x.float(), y.float(), atol=1e-5)
+    # Its config now reruns the calibrated model; a second calibration is refused.
+    assert TrainConfig.from_yaml(after / "config.yaml").training.calibrate
+    code, _, err = run_cli(["calibrate", str(after)], capsys)
+    assert code == 2 and "calibrated already" in err
+
+
+def test_runs_that_cannot_be_calibrated_are_refused(run_tiny, tmp_path, capsys) -> None:
+    no_validation = run_tiny({"data.val_fraction": 0.0}).run_dir
+    code, _, err = run_cli(["calibrate", str(no_validation)], capsys)
+    assert code == 2 and "without a validation split" in err
+    ensemble = run_tiny().run_dir
+    meta = json.loads((ensemble / "model.json").read_text())
+    meta["model"]["members"] = ["a", "b"]
+    (ensemble / "model.json").write_text(json.dumps(meta))
+    before = (ensemble / "model.safetensors").read_bytes()
+    code, _, err = run_cli(["calibrate", str(ensemble)], capsys)
+    assert code == 2 and "an ensemble" in err
+    assert (ensemble / "model.safetensors").read_bytes() == before
+    code, _, err = run_cli(["calibrate", str(tmp_path / "nowhere")], capsys)
+    assert code == 2 and "not a run folder" in err and "Traceback" not in err
 
 
 def test_calibration_without_a_validation_split_is_refused(tiny_config) -> None:

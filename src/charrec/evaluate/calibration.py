@@ -52,9 +52,22 @@ def reliability(
 
 
 def expected_calibration_error(
-    probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS
+    probs: np.ndarray,
+    labels: np.ndarray,
+    n_bins: int = N_BINS,
+    weights: np.ndarray | None = None,
 ) -> float:
-    """ECE of class probabilities N×K against integer labels."""
+    """ECE of class probabilities N×K against integer labels.
+
+    `weights` counts each image that many times (e.g. a validation split scored as if its
+    classes were equally common): sum over bins of |Σ w·(correct − confidence)| / Σ w.
+    """
     probs = np.asarray(probs)
     correct = probs.argmax(axis=1) == np.asarray(labels)
-    return reliability(probs.max(axis=1), correct, n_bins)["ece"]
+    if weights is None:
+        return reliability(probs.max(axis=1), correct, n_bins)["ece"]
+    weights = np.asarray(weights, dtype=np.float64)
+    confidence = probs.max(axis=1).astype(np.float64)
+    index = bin_index(confidence, n_bins)
+    gap = np.bincount(index, weights=weights * (correct - confidence), minlength=n_bins)
+    return float(np.abs(gap).sum() / weights.sum())

@@ -782,7 +782,6 @@ class Trainer:
         if restored:
             self.model.load_state_dict(self.best_weights)
         final_epoch = stopper.best_epoch if restored else last_epoch
-        calibration = self._calibrate() if cfg.training.calibrate else None
         shares = None
         if cfg.training.prior_correction:
             from charrec.train.prior import adjust_for_balanced_prior
@@ -790,6 +789,7 @@ class Trainer:
             shares = adjust_for_balanced_prior(
                 self.model, self.data.train_y, cfg.training.prior_correction
             )
+        calibration = self._calibrate(shares) if cfg.training.calibrate else None
         val = self.evaluate(self.data.val_x, self.data.val_y)
         test = None
         if cfg.data.evaluate_test and self.data.has_test:
@@ -845,15 +845,11 @@ class Trainer:
         return TrainResult(run.path, self.history, metrics, self.model.eval())
 
     @torch.no_grad()
-    def _calibrate(self) -> Calibration:
-        """Fit the temperature on the whole validation split and fold it into the model.
-
-        Before the prior correction: the validation split has the training set's class
-        shares, for which the uncorrected logits are the posterior; the correction then
-        moves the calibrated logits to equal priors. Every rank scores the whole split, so
-        all fold the same temperature.
-        """
-        from charrec.train.temperature import fit_temperature, fold_temperature
+    def _calibrate(self, shares: list[float] | None) -> Calibration:
+        """Fit the temperature on the whole validation split and fold it into the model,
+        last, so that the answers stay as they are (charrec.train.temperature). Every rank
+        scores the whole split, so all fold the same temperature."""
+        from charrec.train.temperature import calibrate_model
 
         images, labels = self.data.val_x, self.data.val_y
         if len(labels) == 0:
@@ -864,16 +860,10 @@ class Trainer:
             self._forward(self.model, self._inputs(images[i : i + step].to(self.device), None))
             for i in range(0, len(labels), step)
         ]
-        calibration = fit_temperature(torch.cat(logits).cpu(), labels.cpu())
-        fold_temperature(self.model, calibration.temperature)
+        tau = self.config.training.prior_correction
+        calibration = calibrate_model(self.model, torch.cat(logits).cpu(), labels, shares, tau)
         if self.verbose and self.dist.is_main:
-            self.console.print(
-                f"temperature {calibration.temperature:.3f} fitted on "
-                f"{calibration.images:,} validation images: ECE "
-                f"{100 * calibration.ece_before:.2f}% -> {100 * calibration.ece_after:.2f}%, "
-                f"NLL {calibration.nll_before:.4f} -> {calibration.nll_after:.4f}",
-                highlight=False,
-            )
+            self.console.print(calibration.summary(), highlight=False)
         return calibration
 
     # -- messages ---------------------------------------------------------------------------

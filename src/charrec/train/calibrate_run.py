@@ -1,0 +1,89 @@
+"""Calibrate a trained run folder afterwards: what `training.calibrate` does at the end of
+training, for a run trained without it (`charrec calibrate RUN`).
+
+The validation split is made again from the run's config.yaml (same data, same seed, so
+the same images, checked by the training data's fingerprint), the temperature is fitted
+on the final model's logits and folded into model.safetensors, model.json records it, and
+config.yaml gets `training.calibrate: true`, so that `--resume` and a rerun of the config
+give the same calibrated model. The answers do not change.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import torch
+
+from charrec.errors import CharrecError, ConfigError
+from charrec.fileio import read_json, write_json
+from charrec.train.checkpoint import (
+    FORMAT,
+    RunFolder,
+    load_run,
+    save_weights,
+    state_dict_for_saving,
+)
+from charrec.train.config import TrainConfig
+from charrec.train.temperature import Calibration, calibrate_model
+
+BATCH = 1000
+
+
+@torch.no_grad()
+def model_logits(
+    model: torch.nn.Module, images: torch.Tensor, mean: float, std: float
+) -> torch.Tensor:
+    """fp32 logits of uint8 images (N×H×W, white ink on black), normalised as trained."""
+    model.eval()
+    parts = []
+    for start in range(0, len(images), BATCH):
+        x = images[start : start + BATCH].float().div_(255.0).sub_(mean).div_(std)
+        parts.append(model(x.unsqueeze(1)).float())
+    return torch.cat(parts)
+
+
+def calibrate_run(run_dir: str | os.PathLike[str]) -> Calibration:
+    """Fit and fold the temperature of a run folder trained without `training.calibrate`."""
+    from charrec.train.loop import prepare_data
+
+    run = RunFolder(run_dir)
+    if not run.model_json.is_file():
+        raise CharrecError(f"{run.path} is not a run folder with a checkpoint (no model.json)")
+    meta = read_json(run.model_json)
+    if (meta.get("model") or {}).get("members"):
+        raise ConfigError(
+            f"{run.path} is an ensemble: calibrate its members, then make the ensemble again"
+        )
+    if "calibration" in meta:
+        temperature = meta["calibration"].get("temperature")
+        raise ConfigError(f"{run.path} is calibrated already (temperature {temperature:.3f})")
+    if not run.config.is_file():
+        raise CharrecError(f"{run.path} has no config.yaml to make its validation split from")
+    config = TrainConfig.from_yaml(run.config)
+    data = prepare_data(config)
+    if len(data.val_y) == 0:
+        raise ConfigError(
+            f"{run.path} was trained without a validation split (data.val_fraction 0); "
+            "a temperature is fitted on one"
+        )
+    trained_on = (meta.get("data") or {}).get("fingerprint")
+    if trained_on is not None and trained_on != data.fingerprint:
+        raise CharrecError(
+            f"the training data of {run.path} has changed since it trained (another "
+            "fingerprint), so its validation split cannot be made again"
+        )
+    model, meta = load_run(run.path)
+    preprocessing = meta["preprocessing"]
+    logits = model_logits(model, data.val_x, preprocessing["mean"], preprocessing["std"])
+    prior = meta.get("prior_correction") or {}
+    calibration = calibrate_model(
+        model, logits, data.val_y, prior.get("train_shares"), float(prior.get("tau", 0.0))
+    )
+    save_weights(
+        run.weights, state_dict_for_saving(model), {"epoch": str(meta["epoch"]), "format": FORMAT}
+    )
+    write_json(run.model_json, {**meta, "calibration": calibration.to_dict()})
+    training = replace(config.training, calibrate=True)
+    replace(config, training=training).to_yaml(run.config)
+    return calibration
