@@ -224,3 +224,28 @@ def test_an_ensemble_has_no_recipe_to_check(
     err = capsys.readouterr().err.strip()
     assert "is an ensemble" in err and "without --recipe" in err and len(err.splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_calibrated_run_shows_its_temperature_and_training_date_on_the_card(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    from charrec.train.calibrate_run import calibrate_run
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)  # copytree keeps the files' times
+    trained = (run / "model.safetensors").stat().st_mtime_ns
+    calibration = calibrate_run(run)
+    assert (run / "model.safetensors").stat().st_mtime_ns == trained
+    folder = publish(run, "tiny-cal", dest=tmp_path / "models", recipe=run / "config.yaml")
+    card = json.loads((folder / "card.json").read_text())
+    assert card["calibration"]["temperature"] == pytest.approx(calibration.temperature)
+    plain = json.loads(
+        (publish(tiny_run, "tiny", dest=tmp_path / "models") / "card.json").read_text()
+    )
+    assert card["trained"] == plain["trained"]
+    assert card["test_accuracy"] == plain["test_accuracy"]  # the same answers
+    assert plain["calibration"] is None
+    assert (
+        f"| temperature | {calibration.temperature:.3f}, fitted on"
+        in (folder / "card.md").read_text()
+    )

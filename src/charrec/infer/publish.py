@@ -282,6 +282,8 @@ def build_card(
         "recipe": recipe_text,
         "command": command,
         "parameters": int(meta["parameters"]),
+        # The temperature folded into the logits after training (training.calibrate).
+        "calibration": meta.get("calibration"),
         "weights_bytes": (folder / "model.safetensors").stat().st_size,
         "charrec_version": charrec.__version__,
     }
@@ -398,8 +400,15 @@ def card_markdown(card: dict[str, Any]) -> str:
     ]
     if "accuracy_ignoring_case" in m:
         lines.append(f"| accuracy ignoring case | {percent(m['accuracy_ignoring_case'])} |")
+    lines.append(f"| calibration error (ECE) | {m['ece']:.4f} |")
+    if calibration := card.get("calibration"):
+        lines.append(
+            f"| temperature | {calibration['temperature']:.3f}, fitted on "
+            f"{calibration['images']:,} validation images (their ECE "
+            f"{percent(calibration['ece_before'])} before, {percent(calibration['ece_after'])} "
+            "after) |"
+        )
     lines += [
-        f"| calibration error (ECE) | {m['ece']:.4f} |",
         "",
         "## Protocol",
         "",

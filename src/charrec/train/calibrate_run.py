@@ -80,9 +80,12 @@ def calibrate_run(run_dir: str | os.PathLike[str]) -> Calibration:
     calibration = calibrate_model(
         model, logits, data.val_y, prior.get("train_shares"), float(prior.get("tau", 0.0))
     )
+    trained = run.weights.stat()
     save_weights(
         run.weights, state_dict_for_saving(model), {"epoch": str(meta["epoch"]), "format": FORMAT}
     )
+    # The weights keep the time they were trained at (a model card's "trained" date).
+    os.utime(run.weights, ns=(trained.st_atime_ns, trained.st_mtime_ns))
     write_json(run.model_json, {**meta, "calibration": calibration.to_dict()})
     training = replace(config.training, calibrate=True)
     replace(config, training=training).to_yaml(run.config)
