@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,6 +12,7 @@ from torch import nn
 
 from charrec.errors import ConfigError
 from charrec.models.layers import Classifier
+from charrec.train import train
 from charrec.train.checkpoint import load_run
 from charrec.train.config import TrainConfig
 from charrec.train.prior import logits_layer
@@ -90,10 +93,13 @@ def test_a_run_divides_its_final_logits_so_its_answers_stay(run_tiny) -> None:
     assert "calibration" not in json.loads((plain.run_dir / "model.json").read_text())
 
 
-def test_calibrating_a_trained_run_equals_calibrating_while_training(run_tiny, capsys) -> None:
-    overrides = {"training.prior_correction": 1.0}
-    during = run_tiny({**overrides, "training.calibrate": True}).run_dir
-    after = run_tiny(overrides).run_dir
+def test_calibrating_a_trained_run_equals_calibrating_while_training(tiny_config, capsys) -> None:
+    def cnn_run(calibrate: bool) -> Path:
+        config = tiny_config({"training.prior_correction": 1.0, "training.calibrate": calibrate})
+        model = replace(config.model, name="keras-convnet", options={})
+        return train(replace(config, model=model), verbose=False).run_dir
+
+    during, after = cnn_run(True), cnn_run(False)
     code, out, _ = run_cli(["calibrate", str(after)], capsys)
     assert code == 0 and "temperature" in out
     fitted_during = json.loads((during / "model.json").read_text())["calibration"]
@@ -101,6 +107,7 @@ def test_calibrating_a_trained_run_equals_calibrating_while_training(run_tiny, c
     assert fitted_after["temperature"] == pytest.approx(fitted_during["temperature"], rel=1e-4)
     a, _ = load_run(during)
     b, _ = load_run(after)
+    assert len(list(a.state_dict())) > 4  # a CNN: convs as well as the dense head
     for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
         assert torch.allclose(x.float(), y.float(), atol=1e-5)
     # Its config now reruns the calibrated model; a second calibration is refused.

@@ -34,12 +34,12 @@ BATCH = 1000
 def model_logits(
     model: torch.nn.Module, images: torch.Tensor, mean: float, std: float
 ) -> torch.Tensor:
-    """fp32 logits of uint8 images (N×H×W, white ink on black), normalised as trained."""
+    """fp32 logits of uint8 images (N×1×H×W, white ink on black), normalised as trained."""
     model.eval()
     parts = []
     for start in range(0, len(images), BATCH):
         x = images[start : start + BATCH].float().div_(255.0).sub_(mean).div_(std)
-        parts.append(model(x.unsqueeze(1)).float())
+        parts.append(model(x).float())
     return torch.cat(parts)
 
 

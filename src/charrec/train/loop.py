@@ -848,7 +848,8 @@ class Trainer:
     def _calibrate(self, shares: list[float] | None) -> Calibration:
         """Fit the temperature on the whole validation split and fold it into the model,
         last, so that the answers stay as they are (charrec.train.temperature). Every rank
-        scores the whole split, so all fold the same temperature."""
+        scores the whole split, so all fold the same temperature; in fp32, as the model
+        answers once trained (and as `charrec calibrate` scores it)."""
         from charrec.train.temperature import calibrate_model
 
         images, labels = self.data.val_x, self.data.val_y
@@ -857,7 +858,7 @@ class Trainer:
         self.model.eval()
         step = self.config.training.eval_batch_size
         logits = [
-            self._forward(self.model, self._inputs(images[i : i + step].to(self.device), None))
+            self.model(self._inputs(images[i : i + step].to(self.device), None)).float()
             for i in range(0, len(labels), step)
         ]
         tau = self.config.training.prior_correction
