@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-import torch
-
 from charrec.errors import CharrecError, ConfigError
 from charrec.fileio import read_json, write_json
 from charrec.train.checkpoint import (
@@ -25,22 +23,7 @@ from charrec.train.checkpoint import (
     state_dict_for_saving,
 )
 from charrec.train.config import TrainConfig
-from charrec.train.temperature import Calibration, calibrate_model
-
-BATCH = 1000
-
-
-@torch.no_grad()
-def model_logits(
-    model: torch.nn.Module, images: torch.Tensor, mean: float, std: float
-) -> torch.Tensor:
-    """fp32 logits of uint8 images (N×1×H×W, white ink on black), normalised as trained."""
-    model.eval()
-    parts = []
-    for start in range(0, len(images), BATCH):
-        x = images[start : start + BATCH].float().div_(255.0).sub_(mean).div_(std)
-        parts.append(model(x).float())
-    return torch.cat(parts)
+from charrec.train.temperature import Calibration, calibrate_model, model_logits
 
 
 def calibrate_run(run_dir: str | os.PathLike[str]) -> Calibration:

@@ -848,21 +848,17 @@ class Trainer:
     def _calibrate(self, shares: list[float] | None) -> Calibration:
         """Fit the temperature on the whole validation split and fold it into the model,
         last, so that the answers stay as they are (charrec.train.temperature). Every rank
-        scores the whole split, so all fold the same temperature; in fp32, as the model
-        answers once trained (and as `charrec calibrate` scores it)."""
-        from charrec.train.temperature import calibrate_model
+        scores the whole split, so all fold the same temperature (as `charrec calibrate`
+        scores it)."""
+        from charrec.train.temperature import calibrate_model, model_logits
 
-        images, labels = self.data.val_x, self.data.val_y
-        if len(labels) == 0:
+        data = self.data
+        if len(data.val_y) == 0:
             raise ConfigError("training.calibrate needs a validation split; it is empty")
-        self.model.eval()
         step = self.config.training.eval_batch_size
-        logits = [
-            self.model(self._inputs(images[i : i + step].to(self.device), None)).float()
-            for i in range(0, len(labels), step)
-        ]
+        logits = model_logits(self.model, data.val_x, data.mean, data.std, self.device, step)
         tau = self.config.training.prior_correction
-        calibration = calibrate_model(self.model, torch.cat(logits).cpu(), labels, shares, tau)
+        calibration = calibrate_model(self.model, logits, data.val_y, shares, tau)
         if self.verbose and self.dist.is_main:
             self.console.print(calibration.summary(), highlight=False)
         return calibration

@@ -126,6 +126,25 @@ def fold_temperature(model: nn.Module, temperature: float) -> None:
         layer.bias.div_(temperature)
 
 
+@torch.no_grad()
+def model_logits(
+    model: nn.Module,
+    images: torch.Tensor,
+    mean: float,
+    std: float,
+    device: torch.device | str = "cpu",
+    batch: int = 1000,
+) -> torch.Tensor:
+    """fp32 logits, on the CPU, of uint8 images (N×1×H×W, white ink on black) normalised
+    as in training: in fp32, as the model answers once trained."""
+    model.eval()
+    parts = []
+    for start in range(0, len(images), batch):
+        x = images[start : start + batch].to(device).float().div_(255.0).sub_(mean).div_(std)
+        parts.append(model(x).float().cpu())
+    return torch.cat(parts)
+
+
 def calibrate_model(
     model: nn.Module,
     logits: torch.Tensor,
