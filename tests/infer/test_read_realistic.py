@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import string
 
+import numpy as np
 import pytest
 
 from charrec.infer import pretrained
+from charrec.infer.read import uncalibrated_top
 from charrec.infer.realistic.fonts import handwriting_fonts
 from charrec.infer.realistic.lines import (
     LINE_CONDITIONS,
@@ -18,7 +20,9 @@ from charrec.infer.realistic.lines import (
     plan_lines,
     render_line,
 )
-from charrec.infer.recognizer import load
+from charrec.infer.recognizer import Recognizer, load
+from charrec.train.checkpoint import load_run
+from charrec.train.temperature import fold_temperature
 
 needs_fonts = pytest.mark.skipif(
     not handwriting_fonts(), reason="no handwriting fonts (apt install fonts-dkg-handwriting ...)"
@@ -71,3 +75,37 @@ def test_the_benchmark_command_reports_accuracy_and_latency(capsys) -> None:
     assert len(data["by_condition"]) == len(LINE_CONDITIONS)
     assert data["latency"]["repeat"] == 2 and len(data["latency"]["line"]) == 10
     assert data["latency"]["p50_ms"] > 0
+
+
+def test_the_top_probability_before_calibration_is_recovered() -> None:
+    logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
+    raw = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    for temperature in (0.5, 0.644, 2.0):
+        scaled = np.exp(logits / temperature)
+        calibrated = (scaled / scaled.sum(axis=1, keepdims=True)).astype(np.float32)
+        recovered = uncalibrated_top(calibrated, temperature)
+        np.testing.assert_allclose(recovered, raw.max(axis=1), rtol=1e-5)
+
+
+@needs_fonts
+def test_calibrating_a_model_changes_no_reading() -> None:
+    """The whole-or-parts decision of touching characters is the same for a calibrated
+    model and the same network before calibration (its logits times the temperature)."""
+    if not pretrained.is_pretrained("letters"):
+        pytest.skip("the shipped letters model is not installed")
+    calibrated = load("letters", backend="torch")
+    temperature = calibrated.temperature
+    assert temperature != 1.0
+    model, meta = load_run(pretrained.pretrained_dir("letters"))
+    fold_temperature(model, 1.0 / temperature)
+    raw_meta = {k: v for k, v in meta.items() if k != "calibration"}
+    raw = Recognizer(
+        model, raw_meta, name="letters-raw", preprocess=calibrated.preprocessor.config
+    )
+    assert raw.temperature == 1.0
+    # The tight lines of `charrec bench read --model letters` (180 lines, seed 0).
+    specs = [s for s in plan_lines(string.ascii_uppercase, 180, seed=0) if s.condition == "tight"]
+    for sample in (render_line(spec) for spec in specs):
+        a, b = calibrated.read(sample.data), raw.read(sample.data)
+        assert a.text == b.text
+        assert [c.box for c in a.characters] == [c.box for c in b.characters]

@@ -130,6 +130,19 @@ def _frame(preprocessor: Preprocessor, ink: np.ndarray, piece: Piece) -> np.ndar
     return preprocessor.frame(ink[y0:y1, x0:x1], mask)
 
 
+def uncalibrated_top(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Each row's top probability as the model gave it before temperature scaling.
+
+    A calibrated model answers softmax(z / T); raised to the power T and normalised, that
+    is softmax(z) again. The whole-or-parts decision compares these, so calibrating a
+    model, which changes no single answer, changes no reading either.
+    """
+    with np.errstate(divide="ignore"):
+        scaled = temperature * np.log(probs.astype(np.float64))
+    scaled -= scaled.max(axis=1, keepdims=True)
+    return 1.0 / np.exp(scaled).sum(axis=1)
+
+
 def read_line(
     recognizer: Recognizer,
     source: ImageSource,
@@ -182,7 +195,9 @@ def read_line(
         # Kept whole when it reads better as one character than its parts do on average
         # (geometric mean): a wide W or M, not two letters that touch.
         parts = [i for i, p in enumerate(segmentation.pieces) if p.cut_from == number]
-        if float(whole_probs.max()) > float(np.exp(np.log(probs[parts].max(axis=1)).mean())):
+        whole_top = uncalibrated_top(whole_probs[None], recognizer.temperature)[0]
+        parts_top = uncalibrated_top(probs[parts], recognizer.temperature)
+        if whole_top > float(np.exp(np.log(parts_top).mean())):
             first = parts[0]
             keep = [i for i in range(len(probs)) if i not in parts[1:]]
             probs = np.concatenate([probs[:first], whole_probs[None], probs[first + 1 :]])[keep]

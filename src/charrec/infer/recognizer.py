@@ -238,6 +238,12 @@ class Recognizer:
             raise ConfigError("a Recognizer needs a model or a ready backend (runner)")
         self.backend: Backend = runner or BACKENDS[backend](model, meta, device)
 
+    @property
+    def temperature(self) -> float:
+        """The temperature folded into the model's logits by calibration (1.0 if none)."""
+        calibration = self.meta.get("calibration") or {}
+        return float(calibration.get("temperature", 1.0))
+
     def __repr__(self) -> str:
         return (
             f"Recognizer({self.name!r}, {len(self.classes)} classes, "
