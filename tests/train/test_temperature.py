@@ -95,7 +95,13 @@ def test_a_run_divides_its_final_logits_so_its_answers_stay(run_tiny) -> None:
 
 def test_calibrating_a_trained_run_equals_calibrating_while_training(tiny_config, capsys) -> None:
     def cnn_run(calibrate: bool) -> Path:
-        config = tiny_config({"training.prior_correction": 1.0, "training.calibrate": calibrate})
+        config = tiny_config(
+            {
+                "training.prior_correction": 1.0,
+                "training.calibrate": calibrate,
+                "data.evaluate_test": True,
+            }
+        )
         model = replace(config.model, name="keras-convnet", options={})
         return train(replace(config, model=model), verbose=False).run_dir
 
@@ -110,6 +116,19 @@ def test_calibrating_a_trained_run_equals_calibrating_while_training(tiny_config
     assert len(list(a.state_dict())) > 4  # a CNN: convs as well as the dense head
     for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
         assert torch.allclose(x.float(), y.float(), atol=1e-5)
+    # The losses recorded are the calibrated model's, as training records them.
+    for name in ("model.json", "metrics.json"):
+        during_json = json.loads((during / name).read_text())
+        after_json = json.loads((after / name).read_text())
+        if name == "model.json":
+            during_json, after_json = during_json["metrics"], after_json["metrics"]
+            keys = ["val_loss", "test_loss"]
+        else:
+            during_json = {f"{s}_loss": during_json[s]["loss"] for s in ("val", "test")}
+            after_json = {f"{s}_loss": after_json[s]["loss"] for s in ("val", "test")}
+            keys = list(during_json)
+        for key in keys:
+            assert after_json[key] == pytest.approx(during_json[key], rel=1e-4), (name, key)
     # Its config now reruns the calibrated model; a second calibration is refused.
     assert TrainConfig.from_yaml(after / "config.yaml").training.calibrate
     code, _, err = run_cli(["calibrate", str(after)], capsys)

@@ -121,6 +121,15 @@ def _as_tensors(images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, t
     return torch.tensor(images).unsqueeze(1), torch.tensor(labels)
 
 
+def load_test_split(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """The data set's test split (images N×1×H×W uint8, labels), as training scores it."""
+    from charrec.data import load_dataset
+
+    data = config.data
+    test_set = load_dataset(data.name, "test", data.data_dir, data.classes, resize=data.resize)
+    return _as_tensors(test_set.images, test_set.labels)
+
+
 def fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
     """sha256 of the images' and labels' bytes (a fraction of a second for all of MNIST)."""
     digest = hashlib.sha256()
@@ -793,12 +802,7 @@ class Trainer:
         val = self.evaluate(self.data.val_x, self.data.val_y)
         test = None
         if cfg.data.evaluate_test and self.data.has_test:
-            from charrec.data import load_dataset
-
-            test_set = load_dataset(
-                cfg.data.name, "test", cfg.data.data_dir, cfg.data.classes, resize=cfg.data.resize
-            )
-            test_x, test_y = _as_tensors(test_set.images, test_set.labels)
+            test_x, test_y = load_test_split(cfg)
             test = self.evaluate(test_x.to(self.device), test_y.to(self.device))
         train_time = sum(row["epoch_time"] for row in self.history)
         metrics = {
