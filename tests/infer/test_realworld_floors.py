@@ -22,16 +22,16 @@ from charrec.infer.pretrained import list_pretrained, pretrained_dir
 
 # (model, data set, every): (floor, measured on that sample). Measured 2026-12-05 with
 # the shipped models of that day (trained on NIST's images and UNIPEN's train writers),
-# `letters` and `letters-case` on 2026-12-06 (UNIPEN's train writers four times), by
-# this test's own scoring; the whole sets' figures, from `charrec evaluate MODEL --data
-# SET`, are in the README. Letters are scored with case merged (the letters model's
+# `letters`, `letters-case` and `alphanumeric` on 2026-12-06 (UNIPEN's train writers four
+# times), by this test's own scoring; the whole sets' figures, from `charrec evaluate
+# MODEL --data SET`, are in the README. Letters are scored with case merged (the letters model's
 # classes); alphanumeric with case ignored.
 FLOORS: dict[tuple[str, str, int], tuple[float, float]] = {
     ("letters", "unipen-letters", 4): (0.91, 0.9358),
     ("digits", "unipen-digits", 1): (0.97, 0.9919),
     ("digits", "semeion", 1): (0.91, 0.9366),
     ("digits", "optdigits", 1): (0.96, 0.9833),
-    ("alphanumeric", "unipen", 5): (0.86, 0.9),
+    ("alphanumeric", "unipen", 5): (0.88, 0.9125),
     ("letters-case", "unipen-letters", 4): (0.91, 0.9331),  # its two cases summed
 }
 
