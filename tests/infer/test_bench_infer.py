@@ -67,6 +67,8 @@ def test_bad_options_are_user_errors() -> None:
         run_benchmark("letters", batches=[0])
     with pytest.raises(ConfigError, match="unknown backend 'tensorrt'"):
         run_benchmark("letters", backends=["tensorrt"])
+    with pytest.raises(ConfigError, match="unknown test-time augmentation 'flip'"):
+        run_benchmark("letters", tta="flip")
 
 
 @pytest.mark.realdata
@@ -95,3 +97,10 @@ def test_bench_infer_measures_both_backends(
     assert "End-to-end latency" in table and "Batch throughput" in table
     assert "targets, onnx:" in table and "targets, torch" not in table
     assert np.isfinite(result["load_average"]["before"])
+    assert result["tta"] is None and result["views"] == 1
+    # With test-time augmentation every image goes through the model nine times.
+    tta = json.loads(run_cli([*args, "--backend", "onnx", "--tta", "affine", "--json"], capsys))
+    assert tta["tta"] == "affine" and tta["views"] == 9
+    measured = tta["backends"]["onnx"]
+    expected = 9 * measured["images_per_second"]["32"] * tta["flops_per_image"] / tta["peak_flops"]
+    assert measured["fraction_of_peak"] == pytest.approx(expected)

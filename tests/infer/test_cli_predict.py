@@ -101,6 +101,23 @@ def test_json_rows_match_the_library_and_a_bad_file_does_not_stop_the_rest(
     assert "2 of 5 images failed" in lines[2]
 
 
+def test_tta_answers_as_the_library_does_with_it(
+    run_dir: Path, scans: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        ["predict", str(scans), "--model", str(run_dir), "--json", "--tta", "affine"], capsys
+    )
+    assert code == 0
+    with_tta, plain = load(run_dir, tta="affine"), load(run_dir)
+    differ = 0
+    for row in json.loads(out):
+        alone = with_tta.predict(row["source"]).to_dict()
+        assert row["label"] == alone["label"]
+        assert row["probability"] == pytest.approx(alone["probability"], abs=1e-5)
+        differ += abs(row["probability"] - plain.predict(row["source"]).probability) > 1e-4
+    assert differ > 0  # the views changed the probabilities
+
+
 def test_csv_has_a_row_per_image_with_an_error_column(
     run_dir: Path, scans: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -170,6 +187,7 @@ def test_an_empty_folder_is_reported(
         (["-", "-"], "name it once"),
         (["-", "--explain"], "stdin (-) is not a file"),
         (["--backend", "tensorflow"], "unknown backend 'tensorflow'"),
+        (["--tta", "flip"], "unknown test-time augmentation 'flip'"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(

@@ -104,6 +104,10 @@ def test_the_command_reads_explains_and_reports_bad_files(
     assert code == 2 and "more than the limit of 2" in err and "Traceback" not in err
     code, _, err = _run(["read", str(good), "--pattern", "("], capsys)
     assert code == 2 and "not a regular expression" in err
+    code, out, err = _run(["read", str(good), "--tta", "shift"], capsys)
+    assert code == 0 and "LT HE" in out, err
+    code, _, err = _run(["read", str(good), "--tta", "flip"], capsys)
+    assert code == 2 and "unknown test-time augmentation 'flip'" in err
 
 
 def test_the_api_reads_a_line() -> None:

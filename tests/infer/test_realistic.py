@@ -240,6 +240,12 @@ def test_command_on_a_run_folder(fonts, real_data_dir: Path, tmp_path: Path) -> 
     assert data["images"] == 20 and data["seed"] == 4
     assert "accuracy_case_insensitive" not in data  # digits have no case
     assert (out / "report.md").is_file()
+    assert data["tta"] is None and "--tta" not in data["command"]
+    # With test-time augmentation the report says so, and how to draw and score it again.
+    result = CliRunner().invoke(app, [*args, "--tta", "shift"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "report.json").read_text())
+    assert data["tta"] == "shift" and data["command"].endswith("--seed 4 --tta shift")
 
 
 @pytest.mark.parametrize(
@@ -250,6 +256,7 @@ def test_command_on_a_run_folder(fonts, real_data_dir: Path, tmp_path: Path) -> 
         (["--out", "pyproject.toml"], "is a file, not a folder"),
         (["--model", "no-such-model"], "unknown model"),
         (["--model", "letters", "--condition", "fog"], "unknown condition"),
+        (["--tta", "flip"], "unknown test-time augmentation 'flip'"),
     ],
 )
 def test_command_errors(

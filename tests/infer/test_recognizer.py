@@ -163,6 +163,23 @@ def test_predict_arrays_matches_the_trained_model(recognizer: Recognizer, run_di
         recognizer.predict_arrays(images[0])
 
 
+def test_tta_averages_the_probabilities_of_each_images_views(
+    recognizer: Recognizer, run_dir: Path, real_data_dir: Path
+) -> None:
+    from charrec.evaluate.tta import views
+
+    images = load_dataset("mnist", split="test", data_dir=real_data_dir).images[:5]
+    for policy, count in (("shift", 5), ("affine", 9)):
+        with_tta = load(run_dir, tta=policy)
+        copies = views(images, policy)
+        assert len(copies) == count
+        expected = np.mean([recognizer.predict_arrays(view) for view in copies], axis=0)
+        assert np.allclose(with_tta.predict_arrays(images), expected, atol=1e-6)
+        assert f"tta='{policy}'" in repr(with_tta)
+    with pytest.raises(ConfigError, match=r"unknown test-time augmentation 'flip'.*affine"):
+        load(run_dir, tta="flip")
+
+
 def test_blank_or_unreadable_images_raise_instead_of_guessing(
     recognizer: Recognizer, tmp_path: Path
 ) -> None:

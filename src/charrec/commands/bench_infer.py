@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from charrec.commands.options import RecognizerTtaOption
+
 # The defaults of charrec.infer.benchmark, repeated here so that `--help` imports no torch;
 # tests/test_cli_startup.py checks that they agree.
 DEFAULT_BATCHES = (256, 512, 1024)
@@ -26,6 +28,7 @@ def bench_infer(
         list[str], typer.Option("--backend", help="torch and/or onnx (repeat the option).")
     ] = list(BACKENDS),  # noqa: B006
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    tta: RecognizerTtaOption = None,
 ) -> None:
     """Inference speed: end-to-end latency of one picture, batch throughput, FLOPs, peak.
 
@@ -46,7 +49,7 @@ def bench_infer(
     from charrec.infer.benchmark import print_report, run_benchmark, to_dict
 
     load_before = os.getloadavg()[0]
-    bench = run_benchmark(model, repeat=repeat, batches=batch, backends=backend)
+    bench = run_benchmark(model, repeat=repeat, batches=batch, backends=backend, tta=tta)
     load = (load_before, os.getloadavg()[0])
     console = Console()
     if json_out:

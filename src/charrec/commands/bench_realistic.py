@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from charrec.commands.options import RecognizerTtaOption
 from charrec.errors import ConfigError
 
 EPILOG = """\
@@ -18,6 +19,7 @@ EPILOG = """\
     charrec bench realistic --model letters
     charrec bench realistic --model alphanumeric --per-class 16 --out real-an
     charrec bench realistic --model runs/vgg-letters --seed 1
+    charrec bench realistic --model letters --tta affine
 """
 
 
@@ -45,6 +47,7 @@ def bench_realistic(
         list[str] | None,
         typer.Option("--condition", "-c", help="Only this condition (repeatable)."),
     ] = None,
+    tta: RecognizerTtaOption = None,
 ) -> None:
     """Accuracy on handwriting-font characters drawn the way users' pictures look.
 
@@ -65,7 +68,7 @@ def bench_realistic(
         raise ConfigError("--save-images needs --out, the folder to save the pictures in")
     if out is not None and out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: is a file, not a folder")
-    recognizer = load(model)
+    recognizer = load(model, tta=tta)
     console = Console()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("drawing and predicting", total=None)

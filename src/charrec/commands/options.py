@@ -28,6 +28,16 @@ ClassesOption = Annotated[
 
 
 # Options of the commands that recognise people's images (predict, read).
+RecognizerTtaOption = Annotated[
+    Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
+    typer.Option(
+        "--tta",
+        help="Test-time augmentation: each picture's probabilities averaged over copies of "
+        "it, shift (5) or affine (9): a little more accurate, that many times the model's work.",
+        show_default=False,
+    ),
+]
+
 ImageSourcesArgument = Annotated[
     list[str],
     typer.Argument(

@@ -21,7 +21,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from charrec.commands.options import ImageSourcesArgument, RecognizerModelOption
+from charrec.commands.options import (
+    ImageSourcesArgument,
+    RecognizerModelOption,
+    RecognizerTtaOption,
+)
 from charrec.errors import ConfigError
 
 EPILOG = """\
@@ -49,6 +53,12 @@ EPILOG = """\
 
     charrec predict note.png --model alphanumeric
     charrec predict note.png --model runs/letters-case
+
+  A little more accurate on people's writing, at nine times the model's work:
+  each picture's probabilities averaged over it and eight altered copies
+  (moved a pixel, turned 6°, scaled 92% and 108%):
+
+    charrec predict note.png --tta affine
 
   An image piped in; what the model saw, saved next to each input as
   <name>.seen.png (its 28×28 input enlarged 10 times), to see why:
@@ -217,6 +227,7 @@ def predict(
             "--backend", help="onnx (ONNX Runtime, the fast start) or torch.", show_default=True
         ),
     ] = DEFAULT_BACKEND,
+    tta: RecognizerTtaOption = None,
 ) -> None:
     """Recognise the handwritten character in each image: the answer and its probability."""
     if as_json and as_csv:
@@ -232,7 +243,7 @@ def predict(
     classes = model_classes(model)
     if classes is not None and not 1 <= top <= len(classes):
         raise ConfigError(f"--top must lie in 1..{len(classes)}, got {top}")
-    recognizer = load(model, backend=backend)
+    recognizer = load(model, backend=backend, tta=tta)
     if not 1 <= top <= len(recognizer.classes):
         raise ConfigError(f"--top must lie in 1..{len(recognizer.classes)}, got {top}")
     top_k = top

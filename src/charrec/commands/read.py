@@ -18,7 +18,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from charrec.commands.options import ImageSourcesArgument, RecognizerModelOption
+from charrec.commands.options import (
+    ImageSourcesArgument,
+    RecognizerModelOption,
+    RecognizerTtaOption,
+)
 from charrec.errors import ConfigError
 
 EPILOG = """\
@@ -131,6 +135,7 @@ def read(
     backend: Annotated[
         str, typer.Option("--backend", help="onnx (ONNX Runtime, the fast start) or torch.")
     ] = "onnx",
+    tta: RecognizerTtaOption = None,
 ) -> None:
     """Read the line of handprinted characters in each image: a word, a code, a field."""
     from charrec.commands.predict import SEEN_SUFFIX, STDIN, collect_sources
@@ -149,7 +154,7 @@ def read(
     classes = model_classes(model)
     if classes is not None and not 1 <= top <= len(classes):
         raise ConfigError(f"--top must lie in 1..{len(classes)}, got {top}")
-    recognizer = load(model, backend=backend)
+    recognizer = load(model, backend=backend, tta=tta)
     errors = Console(stderr=True)
     rows: list[dict[str, Any]] = []
     readings = []

@@ -82,9 +82,12 @@ class InferBenchmark:
     results: list[BackendResult]
     # An ensemble's members, each {"source", "model", "parameters", "flops_per_image"}.
     members: list[dict[str, Any]] = field(default_factory=list)
+    # Test-time augmentation: each image goes through the model `views` times.
+    tta: str | None = None
+    views: int = 1
 
     def fraction_of_peak(self, images_per_second: float) -> float:
-        return images_per_second * self.flops_per_image / self.peak_flops
+        return images_per_second * self.views * self.flops_per_image / self.peak_flops
 
 
 def pictures(folder: Path) -> dict[str, Path]:
@@ -223,11 +226,12 @@ def measure_backend(
     *,
     repeat: int,
     batches: Sequence[int],
+    tta: str | None = None,
 ) -> BackendResult:
     """Latency per picture and throughput per batch size of one backend."""
     from charrec.infer.recognizer import load
 
-    recognizer = load(model, backend=backend)
+    recognizer = load(model, backend=backend, tta=tta)
     result = BackendResult(backend)
     batch_repeat = min(repeat, BATCH_REPEAT)
     for label, path in paths.items():
@@ -246,8 +250,11 @@ def run_benchmark(
     repeat: int = 100,
     batches: Sequence[int] = DEFAULT_BATCHES,
     backends: Sequence[str] = BACKENDS,
+    tta: str | None = None,
 ) -> InferBenchmark:
-    """Measure everything the module docstring lists for a shipped model or a run folder."""
+    """Measure everything the module docstring lists for a shipped model or a run folder
+    (with `tta`, a test-time augmentation policy, every picture's views)."""
+    from charrec.evaluate.tta import POLICIES, check_policy
     from charrec.infer.recognizer import load
 
     if repeat < 1:
@@ -258,6 +265,8 @@ def run_benchmark(
     for backend in backends:
         if backend not in BACKENDS:
             raise unknown_choice("backend", backend, BACKENDS)
+    if tta is not None:
+        check_policy(tta)
     reference = load(model)
     net = reference.backend.model  # type: ignore[attr-defined]
     size = tuple(int(v) for v in reference.meta["preprocessing"]["input_size"])
@@ -270,7 +279,9 @@ def run_benchmark(
     with tempfile.TemporaryDirectory(prefix="charrec-bench-") as folder:
         paths = pictures(Path(folder))
         for backend in backends:
-            results.append(measure_backend(model, backend, paths, repeat=repeat, batches=batches))
+            results.append(
+                measure_backend(model, backend, paths, repeat=repeat, batches=batches, tta=tta)
+            )
             peaks.append(matmul_peak())
     peak = max(peaks)
     return InferBenchmark(
@@ -281,6 +292,8 @@ def run_benchmark(
         threads=torch.get_num_threads(),
         results=results,
         members=member_costs(net, reference.meta),
+        tta=tta,
+        views=1 + len(POLICIES[tta](batch_images(1))) if tta else 1,
     )
 
 
@@ -295,6 +308,8 @@ def to_dict(bench: InferBenchmark, load: tuple[float, float]) -> dict[str, Any]:
     """The measurement as JSON-ready values."""
     return {
         "model": bench.model,
+        "tta": bench.tta,
+        "views": bench.views,
         "parameters": bench.parameters,
         "flops_per_image": bench.flops_per_image,
         "flops_note": FLOPS_NOTE,
@@ -327,7 +342,9 @@ def _verdict(value: float, target: float, below: bool = True) -> str:
 def print_report(bench: InferBenchmark, load: tuple[float, float], console: Console) -> None:
     """The measurement as tables, with the issue's targets for the letters model."""
     console.print(
-        f"[bold]{escape(bench.model)}[/]: {bench.parameters:,} parameters, "
+        f"[bold]{escape(bench.model)}[/]"
+        + (f" with --tta {bench.tta} ({bench.views} views a picture)" if bench.tta else "")
+        + f": {bench.parameters:,} parameters, "
         f"{bench.flops_per_image / 1e6:.2f} MFLOPs per image ({FLOPS_NOTE}); "
         f"machine peak {bench.peak_flops / 1e9:.1f} GFLOP/s (fastest fp32 {PEAK_SIZE}³ sgemm, "
         f"{bench.threads} threads); load average {load[0]:.2f} before, {load[1]:.2f} after",

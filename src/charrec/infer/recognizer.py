@@ -221,11 +221,18 @@ class Recognizer:
         device: str = "cpu",
         preprocess: PreprocessConfig | None = None,
         runner: Backend | None = None,
+        tta: str | None = None,
     ) -> None:
         """`runner`, a backend already built (e.g. from a cached ONNX export), stands in for
-        `model`, which may then be None."""
+        `model`, which may then be None. `tta` names a test-time augmentation policy
+        (charrec.evaluate.tta): each picture's probabilities averaged over its views."""
         if backend not in BACKENDS:
             raise unknown_choice("backend", backend, list(BACKENDS))
+        if tta is not None:
+            from charrec.evaluate.tta import check_policy
+
+            check_policy(tta)
+        self.tta = tta
         self.name = name
         self.meta = meta
         self.classes: list[str] = [str(c) for c in meta["classes"]]
@@ -245,9 +252,10 @@ class Recognizer:
         return float(calibration.get("temperature", 1.0))
 
     def __repr__(self) -> str:
+        tta = f", tta={self.tta!r}" if self.tta else ""
         return (
             f"Recognizer({self.name!r}, {len(self.classes)} classes, "
-            f"backend={self.backend_name!r}, style={self.preprocessor.config.style!r})"
+            f"backend={self.backend_name!r}, style={self.preprocessor.config.style!r}{tta})"
         )
 
     @classmethod
@@ -382,7 +390,8 @@ class Recognizer:
         """Class probabilities (N×K float32) of images already in the model's form.
 
         `images`: N×28×28 uint8, white ink on black, framed like the training data (no
-        preprocessing is done here). For benchmarks and evaluation.
+        preprocessing is done here). For benchmarks and evaluation. With the
+        recognizer's `tta` policy, each image's probabilities are averaged over its views.
         """
         if not isinstance(images, np.ndarray) or images.dtype != np.uint8:
             kind = images.dtype if isinstance(images, np.ndarray) else type(images).__name__
@@ -395,12 +404,22 @@ class Recognizer:
         if len(images) == 0:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
         if len(images) <= CHUNK:
-            return self.backend.probabilities(images).astype(np.float32, copy=False)
+            return self._probabilities(images)
         parts = [
-            self.backend.probabilities(images[first : first + CHUNK])
+            self._probabilities(images[first : first + CHUNK])
             for first in range(0, len(images), CHUNK)
         ]
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        return np.concatenate(parts)
+
+    def _probabilities(self, images: np.ndarray) -> np.ndarray:
+        """The backend's probabilities; with `tta`, every view in one batch, then averaged."""
+        if self.tta is None:
+            return self.backend.probabilities(images).astype(np.float32, copy=False)
+        from charrec.evaluate.tta import views
+
+        stacked = np.concatenate(views(images, self.tta))
+        probs = self.backend.probabilities(stacked).reshape(-1, len(images), len(self.classes))
+        return probs.mean(axis=0, dtype=np.float64).astype(np.float32)
 
     # ------------------------------------------------------------------ helpers
 
@@ -468,15 +487,29 @@ def load(
     backend: str = "torch",
     device: str = "cpu",
     preprocess: PreprocessConfig | None = None,
+    tta: str | None = None,
 ) -> Recognizer:
     """A Recognizer for a shipped model's name (`list_pretrained()`) or a run folder.
 
     A bare name is looked up among the shipped models first; write a folder of the same
-    name as `./name`. `preprocess` overrides the framing chosen for the model.
+    name as `./name`. `preprocess` overrides the framing chosen for the model. `tta`
+    ("shift", 5 views, or "affine", 9) averages each picture's probabilities over altered
+    copies of it: a little more accurate on people's writing, at that many times the
+    model's work.
     """
     if backend not in BACKENDS:
         raise unknown_choice("backend", backend, list(BACKENDS))
+    if tta is not None:
+        from charrec.evaluate.tta import check_policy
+
+        check_policy(tta)  # before loading, which may export the model to ONNX first
     folder, name, shipped = _resolve(model)
     return Recognizer._from_folder(
-        folder, name, shipped=shipped, backend=backend, device=device, preprocess=preprocess
+        folder,
+        name,
+        shipped=shipped,
+        backend=backend,
+        device=device,
+        preprocess=preprocess,
+        tta=tta,
     )

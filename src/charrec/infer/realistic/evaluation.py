@@ -93,6 +93,8 @@ class RealisticResult:
     outcomes: list[Outcome] = field(default_factory=list)
     render_seconds: float = 0.0
     predict_seconds: float = 0.0
+    # The recognizer's test-time augmentation policy, if any.
+    tta: str | None = None
 
     @property
     def case_insensitive(self) -> bool:
@@ -165,6 +167,7 @@ def evaluate_realistic(
     classes = list(recognizer.classes)
     specs = plan(class_characters(classes), per_class, seed, conditions, fonts)
     result = RealisticResult(recognizer.name, classes, seed, per_class, list(fonts), conditions)
+    result.tta = getattr(recognizer, "tta", None)
     for first in range(0, len(specs), CHUNK):
         start = time.perf_counter()
         samples = [render(spec) for spec in specs[first : first + CHUNK]]

@@ -29,9 +29,10 @@ def _rounded(value: float) -> float | None:
 
 def command_line(result: RealisticResult) -> str:
     """The command that draws and scores the same set again."""
+    tta = f" --tta {result.tta}" if result.tta else ""
     return (
         f"charrec bench realistic --model {result.model} --per-class {result.per_class} "
-        f"--seed {result.seed}"
+        f"--seed {result.seed}{tta}"
     )
 
 
@@ -53,6 +54,7 @@ def summary(result: RealisticResult) -> dict[str, Any]:
         "command": command_line(result),
         "seed": result.seed,
         "per_class": result.per_class,
+        "tta": result.tta,
         "images": len(result.outcomes),
         "fonts": [font.name for font in result.fonts],
         "conditions": {name: CONDITIONS[name] for name in result.conditions},
