@@ -91,6 +91,24 @@ def test_models_lists_classes_and_card(client, recognizer):
     (model,) = body["models"]
     assert model["classes"] == [str(d) for d in range(10)]
     assert model["card"]["data"] == "mnist"
+    assert model["tta"] is None
+
+
+def test_a_server_with_tta_answers_as_the_recognizer_with_it(digits_run: Path, real_data_dir: Path):
+    from fastapi.testclient import TestClient
+
+    import charrec
+    from charrec.serve import create_app
+
+    expected = charrec.load(digits_run, tta="affine")
+    data, _ = digit_png(real_data_dir, 2)
+    with TestClient(create_app([str(digits_run)], tta="affine")) as client:
+        (model,) = client.get("/v1/models").json()["models"]
+        assert model["tta"] == "affine"
+        body = client.post("/v1/predict?top_k=3", files={"file": ("d.png", data, "image/png")})
+    answer = expected.predict(data, top_k=3)
+    probabilities = [c["probability"] for c in body.json()["top"]]
+    assert probabilities == pytest.approx([p for _, p in answer.top], abs=1e-6)
 
 
 def test_healthz(client, recognizer):

@@ -17,6 +17,7 @@ from charrec.cli import main
         (["serve", "--model", "./runs/missing"], "runs/missing"),
         (["serve", "--port", "70000", "--model", "x"], "--port"),
         (["serve", "--max-mb", "0"], "--max-mb"),
+        (["serve", "--tta", "flip"], "unknown test-time augmentation 'flip'"),
         (["bench", "serve", "--duration", "0"], "--duration"),
         (["bench", "serve", "--image", "missing.png"], "missing.png"),
     ],

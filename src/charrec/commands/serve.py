@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from charrec.commands.options import RecognizerTtaOption
+
 EPILOG = """\
 [bold]Examples[/]
 
@@ -60,6 +62,7 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log each request.")
     ] = True,
+    tta: RecognizerTtaOption = None,
 ) -> None:
     """Serve a recogniser over HTTP: a page to draw or upload a character, and a JSON API.
 
@@ -80,7 +83,7 @@ def serve(
         raise ConfigError(f"--max-mb must be positive, got {max_mb:g}")
     if workers < 1 or threads < 1:
         raise ConfigError(f"--workers and --threads must be at least 1, got {workers}, {threads}")
-    settings = {"models": model, "max_bytes": int(max_mb * 1024 * 1024)}
+    settings = {"models": model, "max_bytes": int(max_mb * 1024 * 1024), "tta": tta}
     set_threads(threads)
     # Built here even with several workers: a bad model or option fails now, in one line.
     app = create_app(**settings)

@@ -31,10 +31,12 @@ def create_app(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_batch_files: int = DEFAULT_MAX_BATCH_FILES,
     max_batch: int = 64,
+    tta: str | None = None,
 ) -> FastAPI:
     """The app serving `models` (pretrained names, run folders or Recognizers; the first is
     the default). `max_bytes` caps a request body, `max_pixels` an image's declared size,
-    `max_batch_files` the images of one batch request, `max_batch` one forward pass."""
+    `max_batch_files` the images of one batch request, `max_batch` one forward pass; `tta`
+    a test-time augmentation policy for the models given by name or folder."""
     for option, value in (
         ("max_bytes", max_bytes),
         ("max_pixels", max_pixels),
@@ -43,7 +45,7 @@ def create_app(
     ):
         if value < 1:
             raise ConfigError(f"{option} must be a positive number, got {value}")
-    pool = ModelPool(models, max_batch=max_batch)
+    pool = ModelPool(models, max_batch=max_batch, tta=tta)
     app = FastAPI(
         title="charrec",
         version=__version__,

@@ -22,18 +22,20 @@ class ServedModel:
             "name": self.name,
             "classes": list(self.recognizer.classes),
             "card": dict(self.recognizer.card),
+            "tta": getattr(self.recognizer, "tta", None),
         }
 
 
 class ModelPool:
     """Recognizers by name; the first one is the default."""
 
-    def __init__(self, models: Sequence[Any], max_batch: int = 64) -> None:
+    def __init__(self, models: Sequence[Any], max_batch: int = 64, tta: str | None = None) -> None:
+        """`tta`: the test-time augmentation of the models loaded here by name or folder."""
         if not models:
             raise ConfigError("give at least one model to serve")
         self.models: dict[str, ServedModel] = {}
         for spec in models:
-            recognizer = _load(spec)
+            recognizer = _load(spec, tta)
             name = recognizer.name
             if name in self.models:
                 raise ConfigError(f"two models are named {name!r}; serve each name once")
@@ -57,10 +59,10 @@ class ModelPool:
         return list(self.models)
 
 
-def _load(spec: Any) -> Any:
+def _load(spec: Any, tta: str | None = None) -> Any:
     """A Recognizer as given, or loaded from a pretrained name or a run folder."""
     if hasattr(spec, "predict_many"):
         return spec
     import charrec
 
-    return charrec.load(str(spec))
+    return charrec.load(str(spec), tta=tta)

@@ -73,6 +73,9 @@ class ModelInfo(BaseModel):
     name: str
     classes: list[str]
     card: dict[str, Any] = Field(description="Model-card facts: data, accuracy, training.")
+    tta: str | None = Field(
+        None, description="Test-time augmentation policy (shift or affine), or null for none."
+    )
 
 
 class ModelsResponse(BaseModel):
