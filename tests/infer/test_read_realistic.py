@@ -74,7 +74,11 @@ def test_the_benchmark_command_reports_accuracy_and_latency(capsys) -> None:
     assert data["lines"] == 9 and 0 <= data["character_accuracy"] <= 1
     assert len(data["by_condition"]) == len(LINE_CONDITIONS)
     assert data["latency"]["repeat"] == 2 and len(data["latency"]["line"]) == 10
-    assert data["latency"]["p50_ms"] > 0
+    assert data["latency"]["p50_ms"] > 0 and data["tta"] is None
+    with pytest.raises(SystemExit) as exited:
+        main(["bench", "read", "--model", "digits", "-n", "3", "--repeat", "1", "--tta", "shift"])
+    assert exited.value.code in (0, None)
+    assert "(onnx, --tta shift)" in capsys.readouterr().out
 
 
 def test_the_top_probability_before_calibration_is_recovered() -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from charrec.commands.options import RecognizerTtaOption
 from charrec.errors import ConfigError
 
 EPILOG = """\
@@ -41,6 +42,7 @@ def bench_read(
     ] = 100,
     backend: Annotated[str, typer.Option("--backend", help="onnx or torch.")] = "onnx",
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    tta: RecognizerTtaOption = None,
 ) -> None:
     """Character and whole-line accuracy on drawn lines, and the time to read one.
 
@@ -64,7 +66,7 @@ def bench_read(
         raise ConfigError(f"--lines must be at least 1, got {lines}")
     if repeat < 1:
         raise ConfigError(f"--repeat must be at least 1, got {repeat}")
-    recognizer = load(model, backend=backend)
+    recognizer = load(model, backend=backend, tta=tta)
     alphabet = "".join(c for c in recognizer.classes if len(c) == 1)
     specs = plan_lines(alphabet, lines, seed=seed, conditions=condition or None)
     samples = [render_line(spec) for spec in specs]
@@ -74,6 +76,7 @@ def bench_read(
     data: dict[str, Any] = {
         "model": recognizer.name,
         "backend": backend,
+        "tta": tta,
         "lines": len(samples),
         "seed": seed,
         "character_accuracy": result.character_accuracy(),
@@ -86,8 +89,9 @@ def bench_read(
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return
     console = Console()
+    how = f"{backend}, --tta {tta}" if tta else backend
     console.print(
-        f"[bold]{data['model']}[/] ({backend}): character accuracy "
+        f"[bold]{data['model']}[/] ({how}): character accuracy "
         f"{_percent(data['character_accuracy'])}, whole lines {_percent(data['line_accuracy'])} "
         f"on {len(samples)} lines, seed {seed}"
     )
