@@ -254,7 +254,7 @@ def run_benchmark(
 ) -> InferBenchmark:
     """Measure everything the module docstring lists for a shipped model or a run folder
     (with `tta`, a test-time augmentation policy, every picture's views)."""
-    from charrec.evaluate.tta import POLICIES, check_policy
+    from charrec.evaluate.tta import check_policy, views
     from charrec.infer.recognizer import load
 
     if repeat < 1:
@@ -293,7 +293,7 @@ def run_benchmark(
         results=results,
         members=member_costs(net, reference.meta),
         tta=tta,
-        views=1 + len(POLICIES[tta](batch_images(1))) if tta else 1,
+        views=len(views(batch_images(1), tta)) if tta else 1,
     )
 
 
