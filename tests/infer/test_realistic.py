@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from infer_images import correlation, render_text
 from PIL import Image
+from scipy import ndimage
 from tiny_runs import mnist_mlp_run
 from typer.testing import CliRunner
 
@@ -167,6 +168,18 @@ def test_pens_are_set_to_the_asked_width() -> None:
     thick = set_stroke(bar, 60)
     assert abs(int((thin[100] > 0.5).sum()) - 6) <= 2
     assert abs(int((thick[thick.shape[0] // 2] > 0.5).sum()) - 60) <= 3
+
+
+def test_a_fine_pen_keeps_every_stroke() -> None:
+    # A brush-like glyph: a stem 40 pixels wide with a hairline bar 4 wide leaving it. A
+    # fine pen (2 pixels) draws both, still joined; eroding the glyph erased the bar.
+    glyph = np.zeros((200, 200), dtype=np.float32)
+    glyph[20:180, 40:80] = 1
+    glyph[98:102, 80:180] = 1
+    thin = set_stroke(glyph, 2) > 0.5
+    assert thin[90:110, 100:170].any(axis=0).all()
+    assert ndimage.label(thin, structure=np.ones((3, 3)))[1] == 1
+    assert int(thin[50].sum()) <= 4
 
 
 def test_class_characters() -> None:
