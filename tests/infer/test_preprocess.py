@@ -297,6 +297,23 @@ def test_separate_parts_of_a_character_are_kept() -> None:
     assert result.bbox[1] <= 74  # the box reaches up to the dot
 
 
+def test_a_high_dot_is_kept_and_a_mark_as_far_beside_is_not() -> None:
+    # A fine-pen i whose dot is drawn high, 0.9 of the stem's length above it (a little to
+    # the right, as with a slanted hand), and a mark as far to the side of the stem.
+    def picture(dot: tuple[int, int]) -> Image.Image:
+        image = Image.new("L", (400, 400), 255)
+        draw = ImageDraw.Draw(image)
+        draw.line([(200, 230), (200, 330)], fill=0, width=4)
+        draw.ellipse([dot[0] - 5, dot[1] - 5, dot[0] + 5, dot[1] + 5], fill=0)
+        return image
+
+    dotted = preprocess(picture((215, 135)))
+    assert dotted.bbox[1] <= 132  # the box reaches up to the dot
+    beside = preprocess(picture((300, 280)))
+    assert beside.bbox[2] <= 205  # the mark 100 pixels to the right is left out
+    assert ndimage.label(beside.image > 64)[1] == 1
+
+
 def test_thin_and_thick_pens_give_similar_strokes() -> None:
     thin, thick = render_pen(3), render_pen(90)
     normalised = [preprocess(image).image.mean() for image in (thin, thick)]

@@ -28,9 +28,9 @@ way that matters to a network (polarity, lighting, noise, size, position, pen), 
    (straight runs across nearly the whole picture, fainter than the pen); then connected
    components, parts less than two pixels apart counting as one (chalk and dry pens
    break strokes into grains); the biggest is the character, and only
-   components near it of at least `speck_fraction` of its size are kept (the dot of i/j,
-   strokes drawn apart). Components lying along the picture's border (page edges, the
-   table beside the paper) are dropped.
+   components near it of at least `speck_fraction` of its size are kept (strokes drawn
+   apart; the dot of i/j, looked for twice as far above or below). Components
+   lying along the picture's border (page edges, the table beside the paper) are dropped.
 6. Pen: the character is redrawn as a binary image with its longer side 96 pixels and its
    stroke width measured there; a pen outside the training data's interquartile range is
    thickened or thinned to the nearer edge of that range (by a distance transform; a
@@ -141,6 +141,9 @@ class PreprocessConfig:
     speck_fraction: float = 0.02
     # Parts farther from the biggest one than this fraction of its size are not the character.
     near: float = 0.6
+    # The same for parts more above or below it than beside it: the dot of an i or j,
+    # often drawn high above the stem, the more so the finer the pen.
+    near_stacked: float = 1.2
     # Pictures with more pixels are refused (decompression bombs).
     max_pixels: int = MAX_PIXELS
 
@@ -172,8 +175,9 @@ class PreprocessConfig:
             raise ConfigError(f"min_contrast must lie in [0, 1), got {self.min_contrast}")
         if not 0 <= self.speck_fraction < 1:
             raise ConfigError(f"speck_fraction must lie in [0, 1), got {self.speck_fraction}")
-        if self.near < 0:
-            raise ConfigError(f"near must be >= 0, got {self.near}")
+        for name in ("near", "near_stacked"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.max_pixels < 1:
             raise ConfigError(f"max_pixels must be positive, got {self.max_pixels}")
 
@@ -797,7 +801,8 @@ def _character_part(
         rows, cols = boxes[index - 1]
         gap_y = max(0, rows.start - main_rows.stop, main_rows.start - rows.stop)
         gap_x = max(0, cols.start - main_cols.stop, main_cols.start - cols.stop)
-        keep[index] = math.hypot(gap_x, gap_y) <= cfg.near * extent
+        near = cfg.near_stacked if gap_x < gap_y else cfg.near
+        keep[index] = math.hypot(gap_x, gap_y) <= near * extent
     keep[main] = True
     return keep[labels]
 
