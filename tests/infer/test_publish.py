@@ -15,6 +15,7 @@ from charrec.data.classes import EMNIST_CLASSES
 from charrec.errors import CharrecError, ConfigError
 from charrec.evaluate import evaluate_run
 from charrec.infer.publish import main, publish
+from charrec.infer.publish_realworld import main as remeasure_main
 from charrec.infer.publish_realworld import sets_for
 from charrec.train import TrainConfig, apply_overrides, train
 from charrec.train.checkpoint import load_run
@@ -102,6 +103,33 @@ def test_publish_writes_checkpoint_and_card(
         assert real["semeion:test"]["images"] == 1_593
         assert "## Real handwriting from outside NIST" in markdown
         assert f"| semeion:test | 1,593 | {100 * semeion['accuracy']:.2f}% |" in markdown
+
+
+def test_real_handwriting_rows_are_measured_again_on_the_card(
+    tiny_run: Path, tmp_path: Path, real_data_dir: Path, capsys
+) -> None:
+    # As after a change to preprocessing: the card's rows no longer hold, and measuring
+    # them again rewrites card.json and card.md with what evaluation gives now.
+    if not (real_data_dir / "realworld" / "semeion" / "labels.csv").is_file():
+        pytest.skip("realworld/ is not in the data folder")
+    folder = publish(tiny_run, "tiny", dest=tmp_path, recipe=tiny_run.parent / "recipe.yaml")
+    card = json.loads((folder / "card.json").read_text())
+    measured = card["real_handwriting"]
+    stale = [{**row, "accuracy": 0.0} for row in measured]
+    (folder / "card.json").write_text(json.dumps({**card, "real_handwriting": stale}))
+    (folder / "card.md").write_text("stale")
+
+    assert remeasure_main([str(folder), "--data-dir", str(real_data_dir)]) == 0
+    again = json.loads((folder / "card.json").read_text())
+    assert again == card
+    semeion = next(row for row in measured if row["data"] == "semeion:test")
+    assert f"semeion:test {100 * semeion['accuracy']:.2f}%" in capsys.readouterr().out
+    assert f"| semeion:test | 1,593 | {100 * semeion['accuracy']:.2f}% |" in (
+        folder / "card.md"
+    ).read_text()
+
+    assert remeasure_main([str(tmp_path)]) != 0  # a folder without a card
+    assert "no card.json" in capsys.readouterr().err
 
 
 def test_real_sets_follow_the_classes_a_model_holds() -> None:
