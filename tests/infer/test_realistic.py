@@ -50,11 +50,13 @@ FLOORS: dict[str, tuple[float, float]] = {
     # The models trained 2026-12-05 on NIST's images and UNIPEN's train writers
     # (card.json), measured the same day; case ignored for alphanumeric and letters-case.
     # `letters`, `letters-case` and `alphanumeric` retrained 2026-12-06 with UNIPEN's train
-    # writers four times.
-    "letters": (0.91, 0.942),
+    # writers four times; all measured again that day once the set's fine pen followed the
+    # glyph's skeleton and the preprocessing kept high dots of i and j (letters 0.942,
+    # alphanumeric 0.887, letters-case 0.939 before).
+    "letters": (0.92, 0.955),
     "digits": (0.95, 0.994),
-    "alphanumeric": (0.85, 0.887),
-    "letters-case": (0.90, 0.939),
+    "alphanumeric": (0.86, 0.8925),
+    "letters-case": (0.91, 0.949),
 }
 
 

@@ -31,7 +31,7 @@ FLOORS: dict[tuple[str, str, int], tuple[float, float]] = {
     ("digits", "unipen-digits", 1): (0.97, 0.9919),
     ("digits", "semeion", 1): (0.91, 0.9366),
     ("digits", "optdigits", 1): (0.96, 0.9833),
-    ("alphanumeric", "unipen", 5): (0.88, 0.9125),
+    ("alphanumeric", "unipen", 5): (0.88, 0.9134),  # 0.9125 before high dots were kept
     ("letters-case", "unipen-letters", 4): (0.91, 0.9331),  # its two cases summed
 }
 
