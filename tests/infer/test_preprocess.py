@@ -225,6 +225,47 @@ def test_thick_digit_cropped_tight_is_found(size: int, light_on_dark: bool) -> N
     assert holes == 3  # the paper around it and the two loops
 
 
+def binary_bitmap(draw_on, size: int) -> Image.Image:
+    """A character drawn large by `draw_on(draw)` on 160×160, shrunk to a size×size binary
+    bitmap (as Semeion's and optdigits' scans are)."""
+    large = Image.new("L", (160, 160), 255)
+    draw_on(ImageDraw.Draw(large))
+    small = np.asarray(large.resize((size, size), Image.Resampling.BOX)) < 128
+    return Image.fromarray(np.where(small, 0, 255).astype(np.uint8))
+
+
+def fat_zero(draw) -> None:
+    # Stretched to fill its box: the ring reaches every edge, more ink than paper.
+    draw.ellipse([0, 0, 159, 159], outline=0, width=52)
+
+
+def fat_eight(draw) -> None:
+    # Slanted and so fat that its loops are pin holes: it reaches the top and bottom
+    # edges only, and covers half the picture.
+    draw.ellipse([60, 0, 160, 84], fill=0)
+    draw.ellipse([0, 74, 100, 159], fill=0)
+    draw.ellipse([104, 30, 116, 54], fill=255)
+    draw.ellipse([44, 106, 56, 130], fill=255)
+
+
+@pytest.mark.parametrize(("draw_on", "size"), [(fat_zero, 16), (fat_eight, 32)])
+@pytest.mark.parametrize("light_on_dark", [False, True])
+def test_fat_character_filling_a_small_bitmap_keeps_its_polarity(
+    draw_on, size: int, light_on_dark: bool
+) -> None:
+    picture = binary_bitmap(draw_on, size)
+    if draw_on is fat_zero:
+        assert (np.asarray(picture) < 128).mean() > 0.5
+    if light_on_dark:
+        picture = Image.eval(picture, lambda v: 255 - v)
+    # The local paper level of a coarse block is the fat stroke's: before the ink was
+    # told by its shape here, the paper was framed as the character.
+    result = preprocess(picture)
+    assert result.polarity == ("light-on-dark" if light_on_dark else "dark-on-light")
+    image = result.image
+    assert image[:3, :3].max() == 0 and image[-3:, -3:].max() == 0
+
+
 def test_only_a_character_cropped_to_its_ink_counts_as_tightly_cropped() -> None:
     from charrec.infer.preprocess import tight_margin
 

@@ -430,6 +430,10 @@ def _block_stat(image: np.ndarray, grid: int, percentile: float) -> tuple[np.nda
     return np.partition(tiles, k, axis=2)[:, :, k].astype(np.float32), block
 
 
+# Pictures with both sides shorter than this (pixels) are small cut-outs (`_dark_ink`).
+SMALL_PICTURE = 48
+
+
 def _dark_ink(gray: np.ndarray) -> bool:
     """Whether the ink is darker than the paper.
 
@@ -453,6 +457,8 @@ def _dark_ink(gray: np.ndarray) -> bool:
         darker, lighter = _ink_masses(gray, np.float32(paper))
     elif (tight := _tightly_cropped_ink(gray)) is not None:
         return tight
+    elif (small := _small_cutout_ink(gray)) is not None:
+        return small
     elif min(gray.shape) >= 16:
         grid, block = _block_stat(gray, 8, 50)
         verdicts = []
@@ -476,31 +482,75 @@ def _tightly_cropped_ink(gray: np.ndarray) -> bool | None:
     Split in two by Otsu's threshold (a cut-out is small and evenly lit), a character
     cropped to its ink shows its strokes as one part that touches all four edges where
     they end or turn, covering less than half of the picture's outline, and the ink is
-    the smaller side (the paper is cut into pieces around and inside it). Paper around a
-    character is also one part touching every edge, but the larger side and all along
-    the outline, as is the lit part of a page under a shadow: neither is taken for the
-    ink. When the picture does not look so, the caller decides.
+    the smaller side (the paper is cut into pieces around and inside it). A fat character
+    stretched to fill its box (a 16×16 scan) can cover as much of the picture as its
+    paper or more: either side is then the ink when it is such a part, on half of the
+    outline or less, and the other side is in pieces (corners and holes). Paper around
+    a character is one part touching every edge, but all along the outline, as is the lit
+    part of a page under a shadow or between dark corners: neither is taken for the ink.
+    When the picture does not look so, the caller decides.
     """
     threshold = _otsu(gray)[0]
     dark = gray < threshold
     dark_share = float(np.count_nonzero(dark)) / dark.size
     smaller = dark if dark_share < 0.5 else ~dark
-    edges = (smaller[0], smaller[-1], smaller[1:-1, 0], smaller[1:-1, -1])
-    if sum(int(np.count_nonzero(e)) for e in edges) >= 0.5 * sum(e.size for e in edges):
+    if _one_part_on_every_edge(smaller, most_of_outline=0.5):
+        return dark_share < 0.5
+    # Half the outline or less, against paper in pieces: either side may be the ink.
+    for side, is_dark in ((dark, True), (~dark, False)):
+        if _one_part_on_every_edge(side, most_of_outline=0.5 + 1e-6) and not _one_part(~side):
+            return is_dark
+    return None
+
+
+def _small_cutout_ink(gray: np.ndarray) -> bool | None:
+    """Whether the ink is dark, for a small cut-out (a box of a form, a scanned bitmap)
+    whose character reaches some of its edges; None when the picture is not one.
+
+    Its blocks are too coarse for a local median (a fat stroke fills them), but its ink
+    is plain: the side of Otsu's split that is one part on less than a third of the
+    outline (the paper holds the rest, cut into pieces where a stroke reaches an edge),
+    even where a fat character covers more of the picture than its paper.
+    """
+    if max(gray.shape) >= SMALL_PICTURE:
         return None
-    labels, count = ndimage.label(smaller, structure=_EIGHT_CONNECTED)
+    dark = gray < _otsu(gray)[0]
+    for side, is_dark in ((dark, True), (~dark, False)):
+        if _outline_share(side) < 1 / 3 and _one_part(side):
+            return is_dark
+    return None
+
+
+def _outline_share(side: np.ndarray) -> float:
+    """The fraction of the picture's outline (its edge pixels) that `side` covers."""
+    edges = (side[0], side[-1], side[1:-1, 0], side[1:-1, -1])
+    return sum(int(np.count_nonzero(e)) for e in edges) / sum(e.size for e in edges)
+
+
+def _one_part_on_every_edge(side: np.ndarray, most_of_outline: float) -> bool:
+    """Whether `side` is one part (the dot of an i aside) reaching all four edges of the
+    picture while covering less than `most_of_outline` of its outline."""
+    if _outline_share(side) >= most_of_outline:
+        return False
+    part = _main_part(side)
+    if part is None:
+        return False
+    return bool(part[0].any() and part[-1].any() and part[:, 0].any() and part[:, -1].any())
+
+
+def _main_part(side: np.ndarray) -> np.ndarray | None:
+    """The biggest part of `side` if it holds nearly all of it (80%), else None."""
+    labels, count = ndimage.label(side, structure=_EIGHT_CONNECTED)
     if count == 0:
         return None
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
     main = int(np.argmax(sizes))
-    # Nearly all of that side in one part (the dot of an i aside), on every edge.
-    if sizes[main] < 0.8 * sizes.sum():
-        return None
-    part = labels == main
-    if not (part[0].any() and part[-1].any() and part[:, 0].any() and part[:, -1].any()):
-        return None
-    return dark_share < 0.5
+    return labels == main if sizes[main] >= 0.8 * sizes.sum() else None
+
+
+def _one_part(side: np.ndarray) -> bool:
+    return _main_part(side) is not None
 
 
 def _ink_masses(gray: np.ndarray, background: np.ndarray | np.float32) -> tuple[float, float]:
