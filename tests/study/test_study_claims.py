@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from opening import open_together
+
 from charrec.study.storage import default_url, open_storage
 from charrec.study.worker import StudyStore
 
@@ -44,3 +46,12 @@ def test_two_workers_claim_each_waiting_trial_once(tmp_path: Path) -> None:
         assert worker.wait(timeout=120) == 0
     claimed = [int(n) for out in outs for n in out.read_text().split()]
     assert sorted(claimed) == list(range(TRIALS))  # every trial, each by one worker
+
+
+def test_workers_opening_an_empty_study_file_together_all_open_it(tmp_path: Path) -> None:
+    # Each creates Optuna's tables if they are missing; all but one lost that race
+    # ("table studies already exists") until the losers opened it again.
+    for attempt in range(3):
+        folder = tmp_path / f"empty-{attempt}"
+        folder.mkdir()
+        assert open_together(default_url(folder)) == []

@@ -97,3 +97,16 @@ def test_two_workers_share_a_study_and_survive_a_killed_one(
     # The surviving worker trained the final models, so it wrote the report.
     assert (tmp_path / "b" / "report.html").is_file()
     assert "final model" in logs[1].read_text()
+
+
+def test_workers_opening_an_empty_database_together_all_open_it(postgres_url: str) -> None:
+    # Machines started together on an empty database each create Optuna's tables; all but
+    # one lost that race (a duplicate type or version row) until the losers opened it again.
+    import psycopg
+    from opening import open_together
+
+    for _ in range(3):
+        schema = f"empty_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(postgres_url) as connection:
+            connection.execute(f"CREATE SCHEMA {schema}")
+        assert open_together(f"{postgres_url}?options=-csearch_path%3D{schema}") == []

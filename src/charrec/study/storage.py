@@ -12,6 +12,7 @@ import contextlib
 import os
 import socket
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from charrec.errors import CharrecError
 
 DEFAULT_HEARTBEAT = 10  # seconds between heartbeats of a running trial
 STALE_AFTER = 3  # heartbeats missed before a trial counts as dead
+SCHEMA_ATTEMPTS = 8  # opening an empty database, for workers racing to create its tables
 
 
 def default_url(folder: Path) -> str:
@@ -54,12 +56,7 @@ def open_storage(url: str, heartbeat: int = DEFAULT_HEARTBEAT):
     # Heartbeats are "experimental" in Optuna since 2.9; the warning says nothing to users.
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
-        storage = optuna.storages.RDBStorage(
-            _driver_url(url),
-            heartbeat_interval=heartbeat,
-            grace_period=heartbeat * STALE_AFTER,
-            engine_kwargs=_engine_kwargs(url),
-        )
+        storage = _create_storage(url, heartbeat)
         if url.startswith("sqlite"):
             _serialise_sqlite(storage.engine)
         return storage
@@ -73,6 +70,40 @@ def open_storage(url: str, heartbeat: int = DEFAULT_HEARTBEAT):
             f"the storage {describe(url)} needs the {exc.name} package: "
             "pip install 'charrec[postgres]'"
         ) from None
+
+
+def _create_storage(url: str, heartbeat: int):
+    """RDBStorage(url), which creates Optuna's tables in an empty database.
+
+    Workers started together on an empty database race to create them, and all but one
+    fail on a table or a version row that now exists (Optuna issue 1092). The losers
+    open the storage again, a little later each time: by then the tables are there.
+    """
+    import optuna
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(
+                _driver_url(url),
+                heartbeat_interval=heartbeat,
+                grace_period=heartbeat * STALE_AFTER,
+                engine_kwargs=_engine_kwargs(url),
+            )
+        except (IntegrityError, OperationalError, ProgrammingError) as exc:
+            if attempt == SCHEMA_ATTEMPTS - 1 or not _lost_schema_race(exc):
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _lost_schema_race(exc: Exception) -> bool:
+    """Whether creating Optuna's tables failed because another worker created them."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return any(
+        sign in text
+        for sign in ("already exists", "duplicate key", "unique constraint failed: alembic")
+    )
 
 
 def _serialise_sqlite(engine) -> None:
