@@ -111,6 +111,46 @@ def test_a_server_with_tta_answers_as_the_recognizer_with_it(digits_run: Path, r
     assert probabilities == pytest.approx([p for _, p in answer.top], abs=1e-6)
 
 
+def test_a_request_asks_for_test_time_augmentation_or_turns_it_off(
+    digits_run: Path, real_data_dir: Path
+):
+    from fastapi.testclient import TestClient
+
+    import charrec
+    from charrec.serve import create_app
+
+    data, _ = digit_png(real_data_dir, 2)
+    other, _ = digit_png(real_data_dir, 3)
+
+    def probabilities(answer: dict) -> list[float]:
+        return [c["probability"] for c in answer["top"]]
+
+    def expected(tta: str | None, picture: bytes) -> list[float]:
+        return [p for _, p in charrec.load(digits_run, tta=tta).predict(picture, top_k=3).top]
+
+    one = {"file": ("d.png", data, "image/png")}
+    with TestClient(create_app([str(digits_run)])) as client:
+        asked = client.post("/v1/predict?top_k=3&tta=affine", files=one).json()
+        plain = client.post("/v1/predict?top_k=3", files=one).json()
+        files = [("files", ("a.png", data, "image/png")), ("files", ("b.png", other, "image/png"))]
+        batch = client.post("/v1/predict/batch?top_k=3&tta=shift", files=files).json()["results"]
+        bad = client.post("/v1/predict?tta=flip", files=one)
+        (model,) = client.get("/v1/models").json()["models"]
+    assert probabilities(asked) == pytest.approx(expected("affine", data), abs=1e-6)
+    assert probabilities(plain) == pytest.approx(expected(None, data), abs=1e-6)
+    assert probabilities(asked) != pytest.approx(probabilities(plain), abs=1e-6)
+    shifted = probabilities(batch[1]["prediction"])
+    assert shifted == pytest.approx(expected("shift", other), abs=1e-6)
+    assert model["tta"] is None  # the server's own policy is unchanged
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "invalid_request"
+    assert "unknown tta 'flip'; choose from: shift, affine, none" in bad.json()["error"]["message"]
+    # A server started with --tta answers without it when a request says none.
+    with TestClient(create_app([str(digits_run)], tta="affine")) as client:
+        off = client.post("/v1/predict?top_k=3&tta=none", files=one).json()
+    assert probabilities(off) == pytest.approx(expected(None, data), abs=1e-6)
+
+
 def test_healthz(client, recognizer):
     assert client.get("/healthz").json() == {"status": "ok", "models": [recognizer.name]}
 

@@ -209,3 +209,18 @@ def test_pasting_a_picture_shows_its_letter(page):
     _settled(page)
     answer, top = _shown(page)
     assert answer == "T", f"the page shows {answer!r} (top: {top})"
+
+
+def test_the_steadier_box_asks_for_test_time_augmentation(page):
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/v1/predict" in r.url else None)
+    assert not page.locator("#tta").is_checked()  # this server has no policy of its own
+    _draw(page, [((0.1, 0.0), (0.1, 1.0)), ((0.1, 1.0), (0.8, 1.0))])
+    _settled(page)
+    # Ticking it recognises the drawing again, with it.
+    with page.expect_response(lambda r: "tta=affine" in r.url, timeout=30_000):
+        page.locator("#tta").check()
+    _settled(page)
+    answer, _ = _shown(page)
+    assert answer == "L"
+    assert "tta=none" in asked[0] and "tta=affine" in asked[-1], asked

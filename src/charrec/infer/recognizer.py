@@ -22,6 +22,7 @@ lets `charrec predict` answer in well under a second.
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -244,6 +245,19 @@ class Recognizer:
         if runner is None and model is None:
             raise ConfigError("a Recognizer needs a model or a ready backend (runner)")
         self.backend: Backend = runner or BACKENDS[backend](model, meta, device)
+
+    def with_tta(self, tta: str | None) -> Recognizer:
+        """This recognizer with another test-time augmentation policy (None: none), sharing
+        its network and preprocessing; itself when the policy is the same."""
+        if tta == self.tta:
+            return self
+        if tta is not None:
+            from charrec.evaluate.tta import check_policy
+
+            check_policy(tta)
+        other = copy.copy(self)
+        other.tta = tta
+        return other
 
     @property
     def temperature(self) -> float:

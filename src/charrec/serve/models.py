@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from charrec.errors import ConfigError
 from charrec.serve.batching import MicroBatcher
 from charrec.serve.errors import APIError
+
+# A request's `tta` that turns the server's test-time augmentation off.
+NO_TTA = "none"
 
 
 @dataclass
@@ -16,6 +19,34 @@ class ServedModel:
     name: str
     recognizer: Any
     batcher: MicroBatcher
+    # The same network under other test-time augmentation policies, made when first asked
+    # for; each has its own batcher, since a batch goes through one policy.
+    variants: dict[str | None, tuple[Any, MicroBatcher]] = field(default_factory=dict)
+
+    def with_tta(self, tta: str | None) -> tuple[Any, MicroBatcher]:
+        """The recognizer and batcher for a request's `tta`: None keeps the server's
+        policy, "none" turns it off, a policy's name asks for it (422 for another word)."""
+        if tta is None:
+            return self.recognizer, self.batcher
+        policy = None if tta == NO_TTA else tta
+        if policy == getattr(self.recognizer, "tta", None):
+            return self.recognizer, self.batcher
+        if policy not in self.variants:
+            from charrec.evaluate.tta import POLICIES
+
+            if policy is not None and policy not in POLICIES:
+                raise APIError(
+                    422,
+                    "invalid_request",
+                    f"unknown tta {tta!r}; choose from: {', '.join([*POLICIES, NO_TTA])}",
+                )
+            if not hasattr(self.recognizer, "with_tta"):
+                raise APIError(
+                    422, "invalid_request", f"model {self.name!r} has one fixed tta policy"
+                )
+            variant = self.recognizer.with_tta(policy)
+            self.variants[policy] = (variant, MicroBatcher(variant, self.batcher.max_batch))
+        return self.variants[policy]
 
     def info(self) -> dict[str, Any]:
         return {

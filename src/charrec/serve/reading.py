@@ -16,6 +16,7 @@ from charrec.serve.routes import (
     _ERRORS,
     MAX_TOP_K,
     ModelParam,
+    TtaParam,
     _check_image,
     _check_top_k,
     _image_body,
@@ -85,6 +86,7 @@ async def read(
         int, Query(ge=1, le=MAX_CHARS, description="Refuse a line with more characters.")
     ] = 64,
     seen: Annotated[bool, Query(description="Also return each character's 28×28 input.")] = False,
+    tta: TtaParam = None,
 ) -> dict[str, Any]:
     """Send the image as a multipart upload (field `file`) or as the raw body with its image
     content type. Answers the text, and each character's box, guesses and confidence."""
@@ -92,6 +94,7 @@ async def read(
 
     served = _pool(request).get(model)
     _check_top_k(top_k, served.recognizer.classes)
+    recognizer, _ = served.with_tta(tta)
     if pattern is not None and words is not None:
         raise APIError(422, "invalid_request", "send one of pattern and words")
     try:
@@ -111,7 +114,7 @@ async def read(
     _check_image(data, name, request)
     try:
         reading = await run_in_threadpool(
-            served.recognizer.read,
+            recognizer.read,
             _named(data, name),
             top_k,
             constraint=constraint,

@@ -15,6 +15,9 @@ const seen = document.getElementById("seen");
 const statusLine = document.getElementById("status");
 const modelSelect = document.getElementById("model");
 const wordMode = document.getElementById("word-mode");
+const ttaBox = document.getElementById("tta");
+// The server's own test-time augmentation policy, the one the box asks for when ticked.
+let serverTta = null;
 const seenRow = document.getElementById("seen-row");
 // Canvas sizes (pixels) of the two modes: one character, or a line of them.
 const SIZES = { char: [280, 280], word: [840, 240] };
@@ -128,6 +131,7 @@ async function send(blob, name) {
   form.append("file", blob, name);
   const query = new URLSearchParams({ top_k: String(TOP_K), seen: "true" });
   if (modelSelect.value) query.set("model", modelSelect.value);
+  query.set("tta", ttaBox.checked ? serverTta || "affine" : "none");
   statusLine.textContent = "recognising…";
   statusLine.className = "";
   try {
@@ -298,6 +302,7 @@ document.addEventListener("keydown", (event) => {
   }
 });
 modelSelect.addEventListener("change", () => (isEmpty() ? null : recogniseCanvas()));
+ttaBox.addEventListener("change", () => (isEmpty() ? null : recogniseCanvas()));
 
 // Switching modes resizes the canvas and starts afresh.
 function setMode() {
@@ -313,6 +318,8 @@ async function loadModels() {
   try {
     const response = await fetch("/v1/models");
     const data = await response.json();
+    serverTta = data.models[0] ? data.models[0].tta : null;
+    ttaBox.checked = Boolean(serverTta);
     modelSelect.replaceChildren(...data.models.map((model) => {
       const option = document.createElement("option");
       option.value = model.name;
