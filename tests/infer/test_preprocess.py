@@ -266,6 +266,33 @@ def test_fat_character_filling_a_small_bitmap_keeps_its_polarity(
     assert image[:3, :3].max() == 0 and image[-3:, -3:].max() == 0
 
 
+def n_cropped_tight(pen: int, width: int) -> Image.Image:
+    """An N drawn with a `pen` wide stroke on 160×200, cropped to its ink and shrunk to a
+    binary bitmap `width` pixels wide: its two sides run along the whole left and right
+    edges, more than half of the outline."""
+    large = Image.new("L", (160, 200), 255)
+    draw = ImageDraw.Draw(large)
+    for stroke in ([(6, 0), (6, 199)], [(6, 0), (153, 199)], [(153, 0), (153, 199)]):
+        draw.line(stroke, fill=0, width=pen)
+    small = large.resize((width, round(width * 1.25)), Image.Resampling.BOX)
+    return Image.fromarray(np.where(np.asarray(small) < 128, 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize(("pen", "width"), [(20, 30), (32, 20)])
+@pytest.mark.parametrize("light_on_dark", [False, True])
+def test_a_thin_character_cropped_tight_along_its_sides_keeps_its_polarity(
+    pen: int, width: int, light_on_dark: bool
+) -> None:
+    picture = n_cropped_tight(pen, width)
+    if light_on_dark:
+        picture = Image.eval(picture, lambda v: 255 - v)
+    result = preprocess(picture)
+    assert result.polarity == ("light-on-dark" if light_on_dark else "dark-on-light")
+    # Framed as strokes: most of the frame stays dark (the paper framed as the character
+    # would fill it).
+    assert (result.image > 127).mean() < 0.3
+
+
 def test_only_a_character_cropped_to_its_ink_counts_as_tightly_cropped() -> None:
     from charrec.infer.preprocess import tight_margin
 

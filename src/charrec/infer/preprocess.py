@@ -496,6 +496,10 @@ def _tightly_cropped_ink(gray: np.ndarray) -> bool | None:
     smaller = dark if dark_share < 0.5 else ~dark
     if _one_part_on_every_edge(smaller, most_of_outline=0.5):
         return dark_share < 0.5
+    # Strokes along whole edges (the sides of an N or a U) cover more of the outline; they
+    # are still the ink where they are thin, as no lit part of a page is.
+    if _one_part_on_every_edge(smaller, most_of_outline=0.8) and _thin(smaller):
+        return dark_share < 0.5
     # Half the outline or less, against paper in pieces: either side may be the ink.
     for side, is_dark in ((dark, True), (~dark, False)):
         if _one_part_on_every_edge(side, most_of_outline=0.5 + 1e-6) and not _one_part(~side):
@@ -519,6 +523,12 @@ def _small_cutout_ink(gray: np.ndarray) -> bool | None:
         if _outline_share(side) < 1 / 3 and _one_part(side):
             return is_dark
     return None
+
+
+def _thin(side: np.ndarray) -> bool:
+    """Whether `side` is strokes thinner than a fifth of the picture's shorter side."""
+    width, _ = _stroke_width(np.pad(side, 1))
+    return width <= 0.2 * min(side.shape)
 
 
 def _outline_share(side: np.ndarray) -> float:
