@@ -13,7 +13,10 @@ way that matters to a network (polarity, lighting, noise, size, position, pen), 
    (dark ink on light paper, or light ink on a dark board or screen). A picture cropped
    tightly to its character has paper neither along its border nor in most
    neighbourhoods: its ink is the smaller side when that side is one part touching
-   every edge but less than half of the outline.
+   every edge but less than half of the outline (or less than 0.8 of it in thin
+   strokes); the larger side when a fat character fills its box that way with the paper
+   in pieces; and in a picture under 48 pixels, a side that is one part on less than a
+   third of the outline.
 3. Lighting: the paper's brightness is estimated on a coarse grid (a high percentile per
    block, then a grey closing that fills blocks covered by ink, interpolated with the
    slope continued to the edges) and divided out, so shadows leave the paper flat.
