@@ -493,19 +493,36 @@ def _tightly_cropped_ink(gray: np.ndarray) -> bool | None:
     part of a page under a shadow or between dark corners: neither is taken for the ink.
     When the picture does not look so, the caller decides.
     """
-    threshold = _otsu(gray)[0]
-    dark = gray < threshold
-    dark_share = float(np.count_nonzero(dark)) / dark.size
-    smaller = dark if dark_share < 0.5 else ~dark
-    if _one_part_on_every_edge(smaller, most_of_outline=0.5):
-        return dark_share < 0.5
+    dark = gray < _otsu(gray)[0]
+    sides = {True: dark, False: ~dark}
+    outline = {is_dark: _outline_share(side) for is_dark, side in sides.items()}
+    parts: dict[bool, np.ndarray | None] = {}  # each side's main part, labelled once
+
+    def part(is_dark: bool) -> np.ndarray | None:
+        if is_dark not in parts:
+            parts[is_dark] = _main_part(sides[is_dark])
+        return parts[is_dark]
+
+    def on_every_edge(is_dark: bool, most_of_outline: float) -> bool:
+        """One part (the dot of an i aside) reaching all four edges, on less than
+        `most_of_outline` of the outline."""
+        if outline[is_dark] >= most_of_outline:
+            return False
+        main = part(is_dark)
+        return main is not None and bool(
+            main[0].any() and main[-1].any() and main[:, 0].any() and main[:, -1].any()
+        )
+
+    smaller = bool(np.count_nonzero(dark) < 0.5 * dark.size)  # whether it is the dark side
+    if on_every_edge(smaller, 0.5):
+        return smaller
     # Strokes along whole edges (the sides of an N or a U) cover more of the outline; they
     # are still the ink where they are thin, as no lit part of a page is.
-    if _one_part_on_every_edge(smaller, most_of_outline=0.8) and _thin(smaller):
-        return dark_share < 0.5
+    if on_every_edge(smaller, 0.8) and _thin(sides[smaller]):
+        return smaller
     # Half the outline or less, against paper in pieces: either side may be the ink.
-    for side, is_dark in ((dark, True), (~dark, False)):
-        if _one_part_on_every_edge(side, most_of_outline=0.5 + 1e-6) and not _one_part(~side):
+    for is_dark in (True, False):
+        if on_every_edge(is_dark, 0.5 + 1e-6) and part(not is_dark) is None:
             return is_dark
     return None
 
@@ -523,7 +540,7 @@ def _small_cutout_ink(gray: np.ndarray) -> bool | None:
         return None
     dark = gray < _otsu(gray)[0]
     for side, is_dark in ((dark, True), (~dark, False)):
-        if _outline_share(side) < 1 / 3 and _one_part(side):
+        if _outline_share(side) < 1 / 3 and _main_part(side) is not None:
             return is_dark
     return None
 
@@ -540,17 +557,6 @@ def _outline_share(side: np.ndarray) -> float:
     return sum(int(np.count_nonzero(e)) for e in edges) / sum(e.size for e in edges)
 
 
-def _one_part_on_every_edge(side: np.ndarray, most_of_outline: float) -> bool:
-    """Whether `side` is one part (the dot of an i aside) reaching all four edges of the
-    picture while covering less than `most_of_outline` of its outline."""
-    if _outline_share(side) >= most_of_outline:
-        return False
-    part = _main_part(side)
-    if part is None:
-        return False
-    return bool(part[0].any() and part[-1].any() and part[:, 0].any() and part[:, -1].any())
-
-
 def _main_part(side: np.ndarray) -> np.ndarray | None:
     """The biggest part of `side` if it holds nearly all of it (80%), else None."""
     labels, count = ndimage.label(side, structure=_EIGHT_CONNECTED)
@@ -560,10 +566,6 @@ def _main_part(side: np.ndarray) -> np.ndarray | None:
     sizes[0] = 0
     main = int(np.argmax(sizes))
     return labels == main if sizes[main] >= 0.8 * sizes.sum() else None
-
-
-def _one_part(side: np.ndarray) -> bool:
-    return _main_part(side) is not None
 
 
 def _ink_masses(gray: np.ndarray, background: np.ndarray | np.float32) -> tuple[float, float]:
