@@ -307,6 +307,49 @@ def test_aspect_leaves_the_other_draws_of_a_seed_unchanged() -> None:
     assert before.aspect is None and after.aspect is not None
 
 
+def test_low_resolution_makes_jagged_two_level_strokes() -> None:
+    # A thin diagonal stroke, 2 pixels wide, on a paper of -0.5 (a normalised background).
+    ys, xs = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    stroke = ((xs - ys).abs() <= 1).float() * ((ys > 4) & (ys < 23)).float()
+    image = (stroke - 0.5)[None, None]
+    augment = Augmenter(AugmentConfig(lowres=1.0), fill=-0.5)
+    kept = augment.apply(image, AugmentParams(lowres=torch.tensor([[0.0, 0.0]])))
+    assert torch.equal(kept, image)
+    gray = augment.apply(image, AugmentParams(lowres=torch.tensor([[10.0, 0.0]])))[0, 0]
+    cut = augment.apply(image, AugmentParams(lowres=torch.tensor([[10.0, 1.0]])))[0, 0]
+    for out in (gray, cut):
+        # The paper stays paper, the stroke stays where it was, its detail is gone.
+        assert out[0].max() == pytest.approx(-0.5, abs=1e-6)
+        assert _moments(out + 0.5)[:2] == pytest.approx(_moments(stroke)[:2], abs=1.0)
+        assert not torch.allclose(out, image[0, 0], atol=0.1)
+    # Reduced to 10 pixels, a stroke 2 pixels wide is under one pixel: gray keeps it faint,
+    # the two-level cut brings it back to full brightness, in blocks.
+    assert (gray + 0.5).max() < 0.8
+    assert (cut + 0.5).max() > 0.9
+
+
+def test_random_low_resolution_draws_and_seed_stream() -> None:
+    config = AugmentConfig(lowres=0.3, lowres_size=(12, 20), lowres_binary=0.5)
+    params = Augmenter(config, _gen()).sample(4000, 28, 28)
+    assert params.lowres is not None
+    side, binary = params.lowres.unbind(1)
+    reduced = side > 0
+    assert 0.27 < reduced.float().mean() < 0.33
+    assert set(side[reduced].unique().tolist()) == set(range(12, 21))
+    assert 0.45 < binary.mean() < 0.55
+    # Drawn last: the other draws of a seed are unchanged.
+    plain = AugmentConfig.preset("strong").with_options(aspect=0.2)
+    before = Augmenter(plain, _gen(3)).sample(64, 28, 28)
+    after = Augmenter(plain.with_options(lowres=0.5), _gen(3)).sample(64, 28, 28)
+    for name in ("angle", "shear", "scale", "shift", "displacement", "erase", "aspect"):
+        assert torch.equal(getattr(before, name), getattr(after, name))
+    assert before.lowres is None
+    with pytest.raises(ConfigError, match="lowres_size"):
+        AugmentConfig(lowres=0.5, lowres_size=(20, 10))
+    with pytest.raises(ConfigError, match="lowres"):
+        AugmentConfig(lowres=1.5)
+
+
 def test_random_thickness_stays_within_the_configured_range() -> None:
     params = Augmenter(AugmentConfig(thickness=0.4), _gen()).sample(2000, 28, 28)
     assert params.thickness is not None

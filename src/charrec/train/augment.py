@@ -21,7 +21,11 @@ Conventions, in image coordinates (x to the right, y down):
 - elastic displacement d (pixels) samples the output at x from the input at x + d(x),
   as in Simard, Steinkraus and Platt (2003);
 - thickness t > 0 blends a fraction t of the 3×3 grey dilation in (a broader pen), t < 0
-  a fraction -t of the erosion (a finer one); ink is bright on a dark background.
+  a fraction -t of the erosion (a finer one); ink is bright on a dark background;
+- lowres redraws an image as a small scan would hold it: area-reduced to s×s pixels (s
+  from `lowres_size`), for a share `lowres_binary` of those cut to two levels (ink where
+  at least half the ink's brightness is left), then enlarged back bilinearly (jagged,
+  uneven strokes).
 
 `benchmark()` times each preset on a batch of 256 28×28 images.
 """
@@ -51,6 +55,8 @@ _LIMITS: dict[str, float] = {
     "erasing": 1.0,
     "thickness": 1.0,
     "aspect": 1.0,
+    "lowres": 1.0,
+    "lowres_binary": 1.0,
 }
 
 _PRESETS: dict[str, dict[str, Any]] = {
@@ -115,6 +121,12 @@ class AugmentConfig:
     # log r uniform in ±log(1 + aspect). Writers' letters come narrow and wide, and many
     # pictures are resized to fill a box, which stretches a narrow character sideways.
     aspect: float = 0.0
+    # Probability of redrawing an image at a low resolution (see the module notes): scans
+    # of 16×16 or 32×32 pixels, small photos. Side in pixels of the reduced image, and the
+    # share of reduced images made two-level (a scanner's line-art mode, binary data sets).
+    lowres: float = 0.0
+    lowres_size: tuple[float, float] = (12.0, 24.0)
+    lowres_binary: float = 0.5
 
     def __post_init__(self) -> None:
         for name, high in _LIMITS.items():
@@ -130,6 +142,8 @@ class AugmentConfig:
             )
         # Tuples, also when the values come from YAML lists.
         object.__setattr__(self, "erasing_area", _range("erasing_area", self.erasing_area, 0, 1))
+        size = _range("lowres_size", self.lowres_size, 2.0, 1024.0)
+        object.__setattr__(self, "lowres_size", size)
         ratio = _range("erasing_ratio", self.erasing_ratio, 0.0, 10.0)
         if ratio[0] < 0.1:
             raise ConfigError(
@@ -177,7 +191,8 @@ class AugmentConfig:
 
     @property
     def enabled(self) -> bool:
-        return self.affine or self.elastic or self.erasing > 0.0 or self.thickness > 0.0
+        parts = (self.erasing, self.thickness, self.lowres)
+        return self.affine or self.elastic or any(p > 0.0 for p in parts)
 
 
 @dataclass
@@ -188,7 +203,8 @@ class AugmentParams:
     (width, height). displacement: (N, 2, H, W) elastic (dx, dy) in pixels. erase: (N, 4)
     int64 rectangles (top, left, height, width), height 0 meaning no erasing. thickness:
     (N,) fraction of dilation (> 0) or erosion (< 0) blended in. aspect: (N,) factor
-    stretching the width (the height by its inverse).
+    stretching the width (the height by its inverse). lowres: (N, 2) side in pixels of
+    the reduced image (0: kept as it is) and 1 where it is cut to two levels.
     """
 
     angle: torch.Tensor | None = None
@@ -199,6 +215,7 @@ class AugmentParams:
     erase: torch.Tensor | None = None
     thickness: torch.Tensor | None = None
     aspect: torch.Tensor | None = None
+    lowres: torch.Tensor | None = None
 
     @property
     def geometric(self) -> bool:
@@ -355,6 +372,14 @@ class Augmenter:
             # Drawn last, so configurations without it keep their random stream.
             log_r = self._uniform(n) * math.log1p(cfg.aspect)
             params.aspect = log_r.exp().to(device)
+        if cfg.lowres > 0.0:
+            # After aspect, for the same reason.
+            u = torch.rand((n, 3), generator=self.generator, device=self._rng_device)
+            low, high = cfg.lowres_size
+            side = (low + u[:, 1] * (high - low + 1)).floor().clamp(max=high)
+            side = torch.where(u[:, 0] < cfg.lowres, side, 0.0)
+            binary = (u[:, 2] < cfg.lowres_binary).float()
+            params.lowres = torch.stack([side, binary], dim=1).to(device)
         return params
 
     def _sample_erase(self, n: int, height: int, width: int) -> torch.Tensor:
@@ -396,6 +421,8 @@ class Augmenter:
                 out = out + self.fill
         if params.thickness is not None:
             out = _pen(out, params.thickness.to(images.device, out.dtype))
+        if params.lowres is not None:
+            out = self._low_resolution(out, params.lowres.to(images.device))
         if params.erase is not None:
             top, left, h, w = params.erase.to(images.device).unbind(1)
             rows = torch.arange(height, device=images.device)
@@ -407,6 +434,28 @@ class Augmenter:
         if out is images:
             return images.clone()
         return out.to(images.dtype)
+
+    def _low_resolution(self, images: torch.Tensor, lowres: torch.Tensor) -> torch.Tensor:
+        """Each image with a side > 0 reduced to it, maybe cut to two levels, enlarged back.
+
+        One pair of interpolations per distinct side in the batch (about ten), not per image.
+        """
+        height, width = images.shape[-2:]
+        out = images.clone()
+        ink = images - self.fill  # brightness above the paper
+        for side in lowres[:, 0].unique().tolist():
+            if side <= 0 or side >= max(height, width):
+                continue
+            chosen = lowres[:, 0] == side
+            small = F.interpolate(ink[chosen], size=(int(side), int(side)), mode="area")
+            binary = lowres[chosen, 1].view(-1, 1, 1, 1) > 0
+            # The ink's full brightness (the original's), where at least half of it is left.
+            level = ink[chosen].amax(dim=(1, 2, 3), keepdim=True)
+            two = torch.where(small >= 0.5 * level, level, torch.zeros_like(small))
+            small = torch.where(binary, two, small)
+            big = F.interpolate(small, size=(height, width), mode="bilinear", align_corners=False)
+            out[chosen] = big + self.fill
+        return out
 
 
 def _pen(images: torch.Tensor, thickness: torch.Tensor) -> torch.Tensor:
