@@ -52,7 +52,8 @@ def bench_realistic(
     """Accuracy on handwriting-font characters drawn the way users' pictures look.
 
     Conditions: paper, ruled lines, noise, shadow, blur, rotation, thin and thick pens,
-    chalk, light on dark, tiny and big canvases, JPEG, colour, phone photo.
+    chalk, light on dark, tiny and big canvases, cropped tight to the ink, JPEG, colour,
+    phone photo.
     """
     from rich.console import Console
     from rich.progress import Progress

@@ -40,6 +40,7 @@ CONDITIONS: dict[str, str] = {
     "chalk": "grainy chalk on a dark board",
     "light-on-dark": "white ink on black, as drawn on a screen",
     "small": "a tiny picture, 20-40 pixels a side",
+    "tight": "cropped to the ink, 16-64 pixels, some stretched towards a square, some two-level",
     "off-centre": "a small character anywhere on a big canvas (800-1600 pixels)",
     "jpeg": "heavy JPEG compression (quality 10-30)",
     "colour": "coloured ink on coloured paper",
@@ -84,6 +85,14 @@ class Scene:
     specks: int = 0  # dust
     format: str = "png"
     quality: int = 95  # JPEG quality
+    # Cropped to the ink (0: not): the crop's longer side made `crop` pixels, keeping
+    # `margin` (a fraction of that side) of paper around the ink; `fill` stretches its
+    # shorter side towards the longer one (2.5 times at most), as scanned digit sets do;
+    # `binary` leaves two levels, as a scanner's line-art mode does.
+    crop: int = 0
+    margin: float = 0.0
+    fill: bool = False
+    binary: bool = False
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -258,6 +267,13 @@ def draw_scene(condition: str, rng: np.random.Generator) -> Scene:
     elif condition == "small":
         side = int(rng.integers(20, 41))
         extra = dict(canvas=(side, side), height=rng.uniform(0.6, 0.85), blur=0.0)
+    elif condition == "tight":
+        extra = dict(
+            crop=int(rng.integers(16, 65)),
+            margin=rng.uniform(0.0, 0.04),
+            fill=bool(rng.random() < 0.5),
+            binary=bool(rng.random() < 0.5),
+        )
     elif condition == "off-centre":
         width = int(rng.integers(800, 1601))
         extra = dict(
@@ -422,7 +438,39 @@ def compose(char: str, font: Font, scene: Scene, rng: np.random.Generator) -> np
         picture = ndimage.gaussian_filter(picture, (scene.blur, scene.blur, 0), truncate=3.0)
     if scene.noise > 0:
         picture += scene.noise * rng.standard_normal(picture.shape, dtype=np.float32)
-    return np.clip(picture, 0, 1)
+    picture = np.clip(picture, 0, 1)
+    if scene.crop:
+        rows, cols = np.nonzero(coverage >= 0.5)
+        if not len(rows):  # ink too faint to have a box: the glyph's whole box
+            rows, cols = np.array([0, gh - 1]), np.array([0, gw - 1])
+        box = (top + rows.min(), left + cols.min(), top + rows.max() + 1, left + cols.max() + 1)
+        picture = crop_to_ink(picture, box, scene)
+    return picture
+
+
+def crop_to_ink(picture: np.ndarray, box: tuple[int, int, int, int], scene: Scene) -> np.ndarray:
+    """The picture cut to the ink's box (top, left, bottom, right) and a margin, resized as
+    `scene` says (see `Scene.crop`)."""
+    top, left, bottom, right = box
+    pad = round(scene.margin * max(bottom - top, right - left))
+    cut = picture[max(0, top - pad) : bottom + pad, max(0, left - pad) : right + pad]
+    long_side = max(cut.shape[:2])
+    sides = [max(1, round(scene.crop * n / long_side)) for n in cut.shape[:2]]
+    if scene.fill:
+        sides = [min(scene.crop, round(n * 2.5)) for n in sides]
+    size = (sides[1], sides[0])
+    channels = [
+        np.asarray(Image.fromarray(cut[..., c], mode="F").resize(size, Image.Resampling.BOX))
+        for c in range(cut.shape[2])
+    ]
+    small = np.stack(channels, axis=-1).astype(np.float32)
+    if scene.binary:
+        light = small.mean(axis=2)
+        dark = light < (float(light.min()) + float(light.max())) / 2
+        ink = np.asarray(scene.ink[: small.shape[2]], np.float32)
+        paper = np.asarray(scene.paper[: small.shape[2]], np.float32)
+        small = np.where(dark[..., None], ink, paper).astype(np.float32)
+    return np.clip(small, 0, 1)
 
 
 def _is_gray(scene: Scene) -> bool:
