@@ -209,6 +209,11 @@ def test_tight_crops_end_at_the_ink(fonts) -> None:
     # An I is tall and narrow; filling stretches it sideways, 2.5 times at most.
     narrow, filled = shapes[False][1], shapes[True][1]
     assert narrow < 20 and filled == min(40, round(narrow * 2.5))
+    # White ink on a dark board keeps its ink white when cut to two levels.
+    dark_ink = compose("I", font, dataclasses.replace(base, binary=True), np.random.default_rng(2))
+    board = dataclasses.replace(base, binary=True, ink=(0.9, 0.9, 0.9), paper=(0.1, 0.1, 0.1))
+    white_ink = compose("I", font, board, np.random.default_rng(2))
+    assert (white_ink > 0.5).mean() == pytest.approx((dark_ink < 0.5).mean(), abs=0.05)
     wide = compose("I", font, dataclasses.replace(base, margin=0.1), np.random.default_rng(2))
     gray = wide.mean(axis=2)
     assert not (gray[0] < (gray.min() + gray.max()) / 2).any()  # a margin of paper

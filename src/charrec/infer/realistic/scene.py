@@ -467,9 +467,10 @@ def crop_to_ink(picture: np.ndarray, box: tuple[int, int, int, int], scene: Scen
     if scene.binary:
         light = small.mean(axis=2)
         dark = light < (float(light.min()) + float(light.max())) / 2
+        inked = dark if sum(scene.ink) < sum(scene.paper) else ~dark  # chalk: light ink
         ink = np.asarray(scene.ink[: small.shape[2]], np.float32)
         paper = np.asarray(scene.paper[: small.shape[2]], np.float32)
-        small = np.where(dark[..., None], ink, paper).astype(np.float32)
+        small = np.where(inked[..., None], ink, paper).astype(np.float32)
     return np.clip(small, 0, 1)
 
 
