@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from charrec.data import get_spec
+from charrec.data import get_spec, load_dataset
 from charrec.data.readers.pictures import read_pictures
 from charrec.data.realworld_sets import split_pictures
+from charrec.errors import DataError
 from charrec.evaluate import evaluate_run
 from charrec.infer.pretrained import list_pretrained, pretrained_dir
 
@@ -27,7 +28,8 @@ from charrec.infer.pretrained import list_pretrained, pretrained_dir
 # MODEL --data SET`, are in the README. Letters are scored with case merged (the letters model's
 # classes); alphanumeric with case ignored.
 FLOORS: dict[tuple[str, str, int], tuple[float, float]] = {
-    ("letters", "unipen-letters", 4): (0.91, 0.9358),
+    # `letters` with low-resolution redraws (2026-12-06); before: 0.9358.
+    ("letters", "unipen-letters", 4): (0.91, 0.9313),
     # `digits` with low-resolution redraws (2026-12-06); before: 0.9919, 0.9391, 0.9855.
     ("digits", "unipen-digits", 1): (0.97, 0.9910),
     ("digits", "semeion", 1): (0.93, 0.9517),  # 0.9366 before fat bitmaps kept their ink
@@ -63,4 +65,26 @@ def test_shipped_model_floor_on_real_handwriting(
     assert accuracy >= floor, (
         f"{model} on {data} (1 in {every}): {accuracy:.4f}, floor {floor} (measured "
         f"{measured}); most confused: {pairs}"
+    )
+
+
+# Binary AlphaDigits' capitals: 20×16 two-level scans of another collection, never trained
+# on, framed as the data set reads them. `letters` with low-resolution redraws measured
+# 0.9408 on all 1,014 of them (2026-12-06; the one before them 0.8757).
+SMALL_SCANS_FLOOR = (0.91, 0.9408)
+
+
+@pytest.mark.realdata
+def test_letters_floor_on_small_two_level_scans(real_data_dir: Path) -> None:
+    if "letters" not in list_pretrained():
+        pytest.skip("the shipped model 'letters' is not installed")
+    try:
+        data_set = load_dataset("binary-alphadigits-letters", "all", data_dir=real_data_dir)
+    except DataError as error:
+        pytest.skip(f"Binary AlphaDigits is not in the data folder: {error}")
+    floor, measured = SMALL_SCANS_FLOOR
+    result = evaluate_run(pretrained_dir("letters"), dataset=data_set, write=False)
+    assert result.accuracy >= floor, (
+        f"letters on Binary AlphaDigits' capitals: {result.accuracy:.4f}, floor {floor} "
+        f"(measured {measured})"
     )
