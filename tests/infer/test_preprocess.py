@@ -384,6 +384,21 @@ def test_a_high_dot_is_kept_and_a_mark_as_far_beside_is_not() -> None:
     assert ndimage.label(beside.image > 64)[1] == 1
 
 
+def test_an_i_whose_ring_dot_has_more_ink_than_its_stem_keeps_the_stem() -> None:
+    # A short stem and, well above it, a dot drawn as a ring with more ink than the stem:
+    # the ring is the biggest part, and the stem, farther from it than the ring is tall,
+    # is still the character's.
+    image = Image.new("L", (400, 400), 255)
+    draw = ImageDraw.Draw(image)
+    draw.line([(200, 250), (200, 330)], fill=0, width=6)
+    draw.ellipse([170, 110, 230, 170], outline=0, width=6)
+    _, parts = ndimage.label(np.asarray(image) < 128)
+    assert parts == 2
+    result = preprocess(image)
+    assert result.bbox[1] <= 112 and result.bbox[3] >= 328  # ring and stem both kept
+    assert ndimage.label(result.image > 64)[1] == 2
+
+
 def test_thin_and_thick_pens_give_similar_strokes() -> None:
     thin, thick = render_pen(3), render_pen(90)
     normalised = [preprocess(image).image.mean() for image in (thin, thick)]

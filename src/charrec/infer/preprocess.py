@@ -33,8 +33,10 @@ way that matters to a network (polarity, lighting, noise, size, position, pen), 
    components, parts less than two pixels apart counting as one (chalk and dry pens
    break strokes into grains); the biggest is the character, and only
    components near it of at least `speck_fraction` of its size are kept (strokes drawn
-   apart; the dot of i/j, looked for twice as far above or below). Components
-   lying along the picture's border (page edges, the table beside the paper) are dropped.
+   apart; the dot of i/j, looked for twice as far above or below, and there as far as
+   the taller of the two parts reaches: a ring-shaped dot can hold more ink than its
+   stem). Components lying along the picture's border (page edges, the table beside the
+   paper) are dropped.
 6. Pen: the character is redrawn as a binary image with its longer side 96 pixels and its
    stroke width measured there; a pen outside the training data's interquartile range is
    thickened or thinned to the nearer edge of that range (by a distance transform; a
@@ -883,8 +885,13 @@ def _character_part(
         rows, cols = boxes[index - 1]
         gap_y = max(0, rows.start - main_rows.stop, main_rows.start - rows.stop)
         gap_x = max(0, cols.start - main_cols.stop, main_cols.start - cols.stop)
-        near = cfg.near_stacked if gap_x < gap_y else cfg.near
-        keep[index] = math.hypot(gap_x, gap_y) <= near * extent
+        if gap_x < gap_y:
+            # Above or below: measured against the taller of the two, since the part with
+            # the most ink may be the dot (a ring drawn over a short stem).
+            reach = cfg.near_stacked * max(extent, rows.stop - rows.start, cols.stop - cols.start)
+        else:
+            reach = cfg.near * extent
+        keep[index] = math.hypot(gap_x, gap_y) <= reach
     keep[main] = True
     return keep[labels]
 
