@@ -33,8 +33,8 @@ way that matters to a network (polarity, lighting, noise, size, position, pen), 
    components, parts less than two pixels apart counting as one (chalk and dry pens
    break strokes into grains); the biggest is the character, and only
    components near it of at least `speck_fraction` of its size are kept (strokes drawn
-   apart; the dot of i/j, looked for twice as far above or below, and there as far as
-   the taller of the two parts reaches: a ring-shaped dot can hold more ink than its
+   apart; the dot of i/j, looked for twice as far above or below, and there measured
+   against the larger of the two parts: a ring-shaped dot can hold more ink than its
    stem). Components lying along the picture's border (page edges, the table beside the
    paper) are dropped.
 6. Pen: the character is redrawn as a binary image with its longer side 96 pixels and its
@@ -886,7 +886,7 @@ def _character_part(
         gap_y = max(0, rows.start - main_rows.stop, main_rows.start - rows.stop)
         gap_x = max(0, cols.start - main_cols.stop, main_cols.start - cols.stop)
         if gap_x < gap_y:
-            # Above or below: measured against the taller of the two, since the part with
+            # Above or below: measured against the larger of the two, since the part with
             # the most ink may be the dot (a ring drawn over a short stem).
             reach = cfg.near_stacked * max(extent, rows.stop - rows.start, cols.stop - cols.start)
         else:
