@@ -277,3 +277,19 @@ def test_a_calibrated_run_shows_its_temperature_and_training_date_on_the_card(
         f"| temperature | {calibration.temperature:.3f}, fitted on"
         in (folder / "card.md").read_text()
     )
+
+
+def test_the_card_says_how_extra_training_images_joined() -> None:
+    from charrec.infer.publish import _extra_words
+
+    words = _extra_words(
+        [
+            {"name": "unipen-letters", "split": "train", "repeat": 4, "renders": 0},
+            {"name": "unipen-letters", "split": "train", "repeat": 1, "renders": 3},
+        ]
+    )
+    assert words == (
+        "; the training images include unipen-letters:train ×4, "
+        "unipen-letters:train drawn anew from its pen strokes ×3"
+    )
+    assert _extra_words([]) == ""

@@ -5,6 +5,8 @@ A recipe may learn from EMNIST and, beside it, from real handwriting of other wr
 part only: validation and test stay the main set's, so scores remain comparable with
 runs that had no extra data. Classes are matched by name, case merged where the main
 set merges it (an 'a' joins EMNIST Letters' 'A'); images of other classes are left out.
+A set that keeps its pen strokes (UNIPEN) may instead be drawn anew `renders` times with
+other pens (`charrec.data.pen_renders`).
 """
 
 from __future__ import annotations
@@ -37,11 +39,17 @@ def with_extra(
 
     images, labels = [train.images], [train.labels]
     for extra in extras:
-        # Its training part unless the recipe names one (a folder has only one part).
-        split = extra.split
-        if split is None:
-            split = split_roles(dataset_splits(extra.name, data_dir, extra.classes)).train
-        part = load_dataset(extra.name, split, data_dir, extra.classes, resize=resize)
+        if getattr(extra, "renders", 0):
+            from charrec.data.pen_renders import drawn_part
+
+            # Drawn anew from the pen strokes of its train writers (or the part named).
+            part = drawn_part(extra.name, extra.split, data_dir, extra.renders, train.classes)
+        else:
+            # Its training part unless the recipe names one (a folder has only one part).
+            split = extra.split
+            if split is None:
+                split = split_roles(dataset_splits(extra.name, data_dir, extra.classes)).train
+            part = load_dataset(extra.name, split, data_dir, extra.classes, resize=resize)
         if part.image_shape != train.image_shape:
             raise DataError(
                 f"{extra.name}: images are {part.image_shape}, the training images "

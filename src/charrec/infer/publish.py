@@ -466,6 +466,7 @@ def _extra_words(extras: list[dict[str, Any]]) -> str:
     parts = [
         e["name"]
         + (f":{e['split']}" if e.get("split") else "")
+        + (f" drawn anew from its pen strokes ×{e['renders']}" if e.get("renders") else "")
         + (f" ×{e['repeat']}" if e.get("repeat", 1) > 1 else "")
         for e in extras
     ]

@@ -70,6 +70,9 @@ class ExtraData:
     repeat: int = 1
     # Its class list, where a data file does not carry it (as data.classes).
     classes: str | None = None
+    # 0: its pictures. k: k new drawings of each from its pen strokes instead, each with
+    # another pen width and its strokes a little moved (sets of on-line handwriting).
+    renders: int = 0
 
 
 @dataclass
@@ -526,6 +529,7 @@ def _validate(config: TrainConfig) -> None:
         where = f"data.extra[{k}]"
         _check(bool(extra.name), f"{where}.name must name a data set or a file")
         _check(extra.repeat >= 1, f"{where}.repeat must be ≥ 1, got {extra.repeat}")
+        _check(extra.renders >= 0, f"{where}.renders must be ≥ 0, got {extra.renders}")
         _check(
             extra.split != "test",
             f"{where}: the test split is for measuring; train on another split",
