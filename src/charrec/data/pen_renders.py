@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
@@ -162,7 +163,7 @@ def pen_rendered(
         try:
             with np.load(cached) as held:
                 return ImageSet(held["images"], held["labels"], classes, label)
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, DataError):
             pass  # a damaged cache file: draw again
     images, labels = _draw_all(folder, classes, copies, only, seed)
     if not labels:
