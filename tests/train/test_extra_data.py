@@ -24,7 +24,7 @@ def image_set(classes: tuple[str, ...], labels: list[int], size: int = 28) -> Im
 
 
 def extra(name: str, repeat: int = 1) -> SimpleNamespace:
-    return SimpleNamespace(name=name, split="train", repeat=repeat, classes=None)
+    return SimpleNamespace(name=name, split="train", repeat=repeat, classes=None, renders=0)
 
 
 def test_classes_match_by_name_and_merge_case_where_the_target_does() -> None:

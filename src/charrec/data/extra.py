@@ -39,7 +39,7 @@ def with_extra(
 
     images, labels = [train.images], [train.labels]
     for extra in extras:
-        if getattr(extra, "renders", 0):
+        if extra.renders:
             from charrec.data.pen_renders import drawn_part
 
             # Drawn anew from the pen strokes of its train writers (or the part named).

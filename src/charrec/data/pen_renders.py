@@ -82,11 +82,15 @@ def read_strokes(folder: str | os.PathLike[str]) -> Iterator[tuple[str, str, lis
                     ) from None
                 yield str(record["path"]), str(record["label"]), strokes
     except FileNotFoundError:
-        raise DataError(
-            f"{path}: file not found; drawing anew needs the pen strokes of on-line handwriting"
-        ) from None
+        raise _no_strokes(path) from None
     except (OSError, EOFError, UnicodeError) as exc:
         raise DataError(f"{path}: cannot read ({exc})") from None
+
+
+def _no_strokes(path: Path) -> DataError:
+    return DataError(
+        f"{path}: file not found; drawing anew needs the pen strokes of on-line handwriting"
+    )
 
 
 def vary(strokes: Sequence[Stroke], jitter: float, rng: np.random.Generator) -> list[Stroke]:
@@ -210,10 +214,7 @@ def _cache_key(
     try:
         digest.update(strokes_path.read_bytes())
     except FileNotFoundError:
-        raise DataError(
-            f"{strokes_path}: file not found; drawing anew needs the pen strokes of "
-            "on-line handwriting"
-        ) from None
+        raise _no_strokes(strokes_path) from None
     except OSError as exc:
         raise DataError(f"{strokes_path}: cannot read ({exc.strerror or exc})") from None
     chosen = None if only is None else sorted(str(p.relative_to(strokes_path.parent)) for p in only)
