@@ -17,6 +17,7 @@ from charrec.errors import CharrecError, ConfigError
 from charrec.models import list_models
 from charrec.train import Callback, TrainConfig, apply_overrides, load_run, resume, train
 from charrec.train.augment import AugmentConfig
+from charrec.train.checkpoint import RunFolder
 from charrec.train.config import OPTIMIZERS, SCHEDULES
 
 pytestmark = pytest.mark.realdata
@@ -344,6 +345,24 @@ def test_resume_in_process_matches_and_rejects_corrupt_state(tiny_config) -> Non
     with pytest.raises(CharrecError, match="nothing to resume"):
         (run / "state.pt").unlink()
         resume(run, verbose=False)
+
+
+def test_resume_of_a_run_stopped_before_its_first_epoch_trains_it_from_the_start(
+    tiny_config,
+) -> None:
+    config = tiny_config({"training.epochs": 2})
+    full = train(config, verbose=False)
+    run = Path(config.run.out)
+    # What a run leaves when stopped while loading its data or in epoch 1: its config and
+    # the start of its TensorBoard events.
+    for name in ("history.json", "model.safetensors", "model.json", "state.pt", "metrics.json"):
+        (run / name).unlink(missing_ok=True)
+    assert run.joinpath("config.yaml").is_file()
+    assert RunFolder(run).started_without_epoch()
+    resumed = resume(run, verbose=False)
+    assert _numbers(resumed.history) == _numbers(full.history)
+    assert resumed.metrics["val"] == full.metrics["val"]
+    assert not RunFolder(run).started_without_epoch()
 
 
 def test_a_data_set_without_test_split(run_tiny) -> None:

@@ -99,7 +99,11 @@ def train(
     ] = None,
     resume: Annotated[
         Optional[Path],
-        _opt("--resume", help="Continue the interrupted run in this folder.", panel=_RUN),
+        _opt(
+            "--resume",
+            help="Continue the interrupted run in this folder from its last finished epoch.",
+            panel=_RUN,
+        ),
     ] = None,
     out: Annotated[
         Optional[str],

@@ -80,6 +80,12 @@ class RunFolder:
     def holds_run(self) -> bool:
         return any((self.path / name).exists() for name in RUN_FILES)
 
+    def started_without_epoch(self) -> bool:
+        """Its config is written but no epoch was saved: stopped while loading or in epoch 1."""
+        return self.config.is_file() and not any(
+            (self.path / name).exists() for name in RUN_FILES if name != "config.yaml"
+        )
+
     def prepare(self, overwrite: bool = False) -> None:
         """Create the folder; refuse to mix with an earlier run unless `overwrite`."""
         if self.path.exists() and not self.path.is_dir():

@@ -960,6 +960,17 @@ def resume(
         raise CharrecError(f"{run.path} is not a run folder (no config.yaml)")
     config = TrainConfig.from_yaml(run.config)
     config = replace(config, run=replace(config.run, out=str(run.path)))
+    if run.started_without_epoch():
+        # Nothing was saved to continue from, and nothing would be lost: start it over from
+        # its own config, so that one command continues a run whenever it was stopped.
+        trainer = Trainer(config, run, callbacks, console, verbose)
+        if verbose:
+            trainer.console.print(
+                f"{run.path} saved no epoch before it stopped: training it from the start",
+                highlight=False,
+                soft_wrap=True,
+            )
+        return trainer.fit(overwrite=True)
     state = load_state(run.state)
     if run.weights.exists():
         # Not needed to resume (state.pt holds the weights), but a damaged file means a
