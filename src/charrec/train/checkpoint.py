@@ -154,7 +154,7 @@ def load_state(path: Path) -> dict[str, Any]:
     """The resume state; only tensors and plain values are ever unpickled."""
     if not path.is_file():
         raise CharrecError(
-            f"{path} not found: the run saved no epoch yet, so there is nothing to resume; "
+            f"{path} not found, so there is nothing to resume from; "
             f"start it again with --config {path.parent / 'config.yaml'} --overwrite"
         )
     try:
