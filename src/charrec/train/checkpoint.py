@@ -83,7 +83,7 @@ class RunFolder:
     def started_without_epoch(self) -> bool:
         """Its config is written but no epoch was saved: stopped while loading or in epoch 1."""
         return self.config.is_file() and not any(
-            (self.path / name).exists() for name in RUN_FILES if name != "config.yaml"
+            (self.path / name).exists() for name in RUN_FILES if name != self.config.name
         )
 
     def prepare(self, overwrite: bool = False) -> None:
