@@ -46,11 +46,11 @@ def write_coursework_report(
 
 
 def _precision_note() -> str:
-    from charrec.machine import has_bf16_matrix_units
+    from charrec.machine import computes_bf16_natively
 
     where = (
-        "this CPU does (Intel AMX), so the CNNs here trained in bf16 autocast"
-        if has_bf16_matrix_units()
+        "this CPU does (Intel AMX or AVX512-BF16), so the CNNs here trained in bf16 autocast"
+        if computes_bf16_natively()
         else "this CPU does not, so everything here trained in fp32"
     )
     return (
