@@ -31,8 +31,8 @@ environment of its own), 15 epochs each, in turns:
   ~/keras/bin/pip install tensorflow-cpu keras
   charrec bench train --models none --no-recipes --keras ~/keras/bin/python
 
-The same with charrec in bf16 autocast (CPUs with native bf16, e.g. AMX), against
-the example as written and against it in Keras' mixed_bfloat16:
+The same with charrec in bf16 autocast (CPUs with native bf16, e.g. AMX or
+AVX512-BF16), against the example as written and against it in Keras' mixed_bfloat16:
 
   charrec bench train --models none --no-recipes --keras ~/keras/bin/python \\
     --precision bf16

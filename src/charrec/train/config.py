@@ -50,7 +50,8 @@ SCHEDULES = ("constant", "step", "exponential", "cosine", "onecycle", "plateau")
 MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
 DEVICES = ("auto", "cpu", "cuda")
 # auto: bf16 autocast for convolutional nets where the hardware computes bf16 natively
-# (a CUDA GPU with bf16, a CPU with AMX), fp32 otherwise (charrec.train.precision).
+# (a CUDA GPU with bf16, a CPU with AMX or AVX512-BF16), fp32 otherwise
+# (charrec.train.precision).
 PRECISIONS = ("fp32", "bf16", "auto")
 # How predict frames pictures (charrec.infer.preprocess.STYLES).
 FRAMES = ("emnist", "mnist")
