@@ -36,7 +36,7 @@ NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 
 def computes_bf16_natively() -> bool:
     """Whether the CPU multiplies bf16 in hardware (Intel AMX, AVX512-BF16), where bf16
-    autocast trains convolutions faster than fp32 (measured 1.3-2x for the zoo's CNNs);
+    autocast trains convolutions faster than fp32 (measured 1.1-2x for the zoo's CNNs);
     without it bf16 is emulated and several times slower."""
     flags = cpu_flags()
     return any(flag in flags for flag in NATIVE_BF16_FLAGS)

@@ -1,7 +1,7 @@
 """What `training.precision: auto` means on this machine.
 
 bf16 autocast cuts the cost of convolutions where the hardware multiplies bf16 natively
-(measured about 2× for the zoo's CNNs on a CPU with Intel AMX, 1.3-1.7× on an AMD Zen 4
+(measured about 2× for the zoo's CNNs on a CPU with Intel AMX, 1.1-1.6× on an AMD Zen 4
 with AVX512-BF16), and is several times slower where it is emulated (AVX2 CPUs). Dense
 layers at these sizes gain little on a CPU, so an MLP stays in fp32.
 """
