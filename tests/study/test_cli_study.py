@@ -188,6 +188,19 @@ def _kill_when_training(process: subprocess.Popen[str], times: int = 1) -> list[
     return lines
 
 
+def _run_or_dump(args: list[str], env: dict[str, str], timeout: float) -> tuple[int, str]:
+    """(exit code, output) of `charrec ARGS`; one that runs past `timeout` is made to print
+    every thread's stack (faulthandler, on SIGABRT) and the test fails showing them."""
+    process = _start(args, {**env, "PYTHONFAULTHANDLER": "1"})
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        output, _ = process.communicate(timeout=60)
+        pytest.fail(f"charrec {' '.join(args)} ran past {timeout} s:\n{output[-20000:]}")
+    return process.returncode, output
+
+
 def _env(real_data_dir: Path) -> dict[str, str]:
     return {**os.environ, "CHARREC_DATA": str(real_data_dir), "PYTHONUNBUFFERED": "1"}
 
@@ -230,14 +243,8 @@ def test_rerun_after_sigkill_continues_where_it_stopped(
         if (path.parent / "metrics.json").is_file()
     }
     assert finished
-    again = subprocess.run(
-        [sys.executable, "-m", "charrec", *args],
-        capture_output=True,
-        text=True,
-        env=_env(real_data_dir),
-        timeout=600,
-    )
-    assert again.returncode == 0, again.stdout + again.stderr
+    code, output = _run_or_dump(args, _env(real_data_dir), timeout=300)
+    assert code == 0, output
     # The units finished before the kill were not trained again; the rest were.
     assert {path: path.stat().st_mtime_ns for path in finished} == finished
     units = {Path(row["run_dir"]) for row in _rows(out)}
