@@ -229,6 +229,19 @@ class TransferConfig:
 
 
 @dataclass
+class DistillConfig:
+    # Trained models (run folders, ensemble folders, shipped names) whose averaged,
+    # softened probabilities the model learns from beside the labels (knowledge
+    # distillation, charrec.train.distill); empty: off.
+    teachers: list[str] = field(default_factory=list)
+    # The teachers' share of the loss; the rest is the labels' cross-entropy.
+    weight: float = 0.5
+    # Teachers' and model's logits are divided by it before their softmax: above 1 the
+    # teachers' second and third guesses carry more of what they know.
+    temperature: float = 2.0
+
+
+@dataclass
 class RunConfig:
     # The run folder; None: runs/<model>-<data>-<date>-<time>.
     out: str | None = None
@@ -244,6 +257,7 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     transfer: TransferConfig = field(default_factory=TransferConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
     # --- conversions -----------------------------------------------------------------
@@ -580,6 +594,7 @@ def _validate(config: TrainConfig) -> None:
     if stop.metric not in MONITORS:
         raise unknown_choice("early stopping metric", stop.metric, MONITORS)
     _validate_transfer(config.transfer)
+    _validate_distill(config.distill)
     no_validation = data.val_fraction == 0 and not data.folds
     if train.calibrate and no_validation:
         raise ConfigError(
@@ -603,4 +618,19 @@ def _validate_transfer(transfer: TransferConfig) -> None:
     _check(
         transfer.added_width is None or transfer.added_width >= 1,
         f"transfer.added_width must be ≥ 1, {transfer.added_width}",
+    )
+
+
+def _validate_distill(distill: DistillConfig) -> None:
+    _check(
+        0.0 < distill.weight <= 1.0,
+        f"distill.weight is the teachers' share of the loss, in (0, 1]; got {distill.weight}",
+    )
+    _check(
+        math.isfinite(distill.temperature) and distill.temperature > 0,
+        f"distill.temperature must be > 0, got {distill.temperature}",
+    )
+    _check(
+        all(str(teacher).strip() for teacher in distill.teachers),
+        "distill.teachers: each teacher names a run folder or a shipped model",
     )

@@ -52,6 +52,7 @@ from charrec.train.checkpoint import (
     state_dict_for_saving,
 )
 from charrec.train.config import DataConfig, TrainConfig
+from charrec.train.distill import Teachers
 from charrec.train.distributed import Distributed
 from charrec.train.early_stopping import EarlyStopping
 from charrec.train.optim import (
@@ -396,6 +397,18 @@ class Trainer:
         self.stopped_early = False
         self.ddp_model = self.dist.wrap(self.model, self.device)
         self._check_batch_shards()
+        self.teachers = self._load_teachers()
+
+    def _load_teachers(self) -> Teachers | None:
+        """distill.teachers, frozen beside the model, in its normalisation and precision."""
+        data = self.data
+        teachers = Teachers.from_config(
+            self.config.distill, data.classes, data.mean, data.std, self.image_size
+        )
+        if teachers is None:
+            return None
+        teachers.device_type, teachers.autocast = self.device.type, self.autocast
+        return teachers.to(self.device, memory_format=self.memory_format)
 
     def _build_model(self) -> tuple[nn.Module, dict[nn.Parameter, float] | None]:
         """The configured model, or with transfer.source the source adapted to this data."""
@@ -556,11 +569,15 @@ class Trainer:
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(summed cross-entropy to report, the loss to differentiate, logits) of a batch."""
         cfg = self.config.regularisation
-        logits = self._forward(model, self._inputs(images, augmenter))
+        x = self._inputs(images, augmenter)
+        logits = self._forward(model, x)
         batch_loss = F.cross_entropy(
             logits, labels, label_smoothing=cfg.label_smoothing, reduction="sum"
         )
-        loss = batch_loss * scale
+        loss = batch_loss
+        if self.teachers is not None:
+            loss = self.teachers.loss(batch_loss, x, logits)
+        loss = loss * scale
         if cfg.l1 and with_l1:
             loss = loss + cfg.l1 * l1_penalty(self.l1_weights)
         return batch_loss, loss, logits
@@ -656,6 +673,7 @@ class Trainer:
                 "extra": [asdict(extra) for extra in cfg.data.extra],
             },
             "precision": self.precision,
+            **({"distillation": self.teachers.describe()} if self.teachers else {}),
             "epoch": epoch,
             "metrics": metrics,
         }
