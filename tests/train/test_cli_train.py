@@ -82,6 +82,7 @@ def test_flags_map_to_config(capsys) -> None:
         *("--monitor", "val_accuracy", "--keep-last", "--momentum", "0.8", "--nesterov"),
         *("--batch-size", "256", "--threads", "2", "--limit", "1000", "--no-test"),
         "--calibrate",
+        *("--teacher", "runs/a", "--teacher", "letters"),
     ]
     config = TrainConfig.from_dict(yaml.safe_load(ok(args, capsys)))
     assert config.data.name == "mnist" and config.data.val_fraction == 0.1
@@ -118,6 +119,7 @@ def test_flags_map_to_config(capsys) -> None:
     stop = training.early_stopping
     assert (stop.patience, stop.metric, stop.restore_best) == (3, "val_accuracy", False)
     assert config.run.out == "runs/x"
+    assert config.distill.teachers == ["runs/a", "letters"]
 
 
 def test_config_file_then_flags_then_set(tmp_path: Path, capsys) -> None:

@@ -53,6 +53,12 @@ training:
 
   charrec train --limit 2000 --epochs 2 --print-config
 
+The fast shipped letters model learning also from two trained models'
+answers (knowledge distillation; the teachers cost training time only):
+
+  charrec train --config recipes/letters.yaml --teacher runs/a \\
+    --teacher letters-case --set distill.weight=0.7
+
 Rerun a run from its saved config, or continue it after an interruption:
 
   charrec train --config runs/convnet/config.yaml --out runs/convnet-again
@@ -241,6 +247,16 @@ def train(
             panel=_REG,
         ),
     ] = None,
+    teachers: Annotated[
+        Optional[list[str]],
+        _opt(
+            "--teacher",
+            help="Learn from this trained model's answers too (a run folder, ensemble folder "
+            "or shipped name; repeat for several, averaged): knowledge distillation, "
+            "distill.weight and distill.temperature set with --set.",
+            panel=_REG,
+        ),
+    ] = None,
     epochs: Annotated[
         Optional[int], _opt("--epochs", "-e", help="Epochs (10).", panel=_LOOP)
     ] = None,
@@ -334,6 +350,7 @@ def train(
         "training.calibrate": calibrate,
         "training.num_threads": threads,
         "training.batch_shards": batch_shards,
+        "distill.teachers": teachers or None,
         "run.out": out,
     }
     overrides = {key: value for key, value in flags.items() if value is not None}
