@@ -31,8 +31,6 @@ from charrec.study.spec import StudySpec
 from charrec.study.storage import heartbeat, pid_alive, worker_identity
 
 POLL_SECONDS = 2.0
-# A claimed trial that never beat this long after its claim lost its worker.
-NO_BEAT_LIMIT = 300.0
 
 Report = Callable[[str], None]
 
@@ -88,26 +86,11 @@ class StudyStore:
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(self.study)
         me = worker_identity()
-        beating = self._trials_with_heartbeat()
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             host, pid = trial.user_attrs.get("host"), trial.user_attrs.get("pid")
             mine = host == me["host"] and isinstance(pid, int) and pid != me["pid"]
-            if (mine and not pid_alive(pid)) or (
-                trial._trial_id not in beating and _claimed_long_ago(trial)
-            ):
+            if mine and not pid_alive(pid):
                 self._close(trial._trial_id, TrialState.FAIL)
-
-    def _trials_with_heartbeat(self) -> set[int]:
-        """Ids of the storage's trials that recorded a heartbeat at least once.
-
-        Optuna's fail_stale_trials passes over a RUNNING trial without one: a worker
-        killed between claiming a trial and its first beat would hold it for ever.
-        """
-        from sqlalchemy import text
-
-        with self.storage.engine.connect() as connection:
-            rows = connection.execute(text("SELECT trial_id FROM trial_heartbeats")).all()
-        return {row[0] for row in rows}
 
     def claim(self) -> Any | None:
         """A waiting trial, now RUNNING for this worker; None when none is waiting."""
@@ -116,12 +99,14 @@ class StudyStore:
 
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             try:
+                # Beat before claiming: Optuna fails a stale RUNNING trial only if it ever
+                # beat, so a worker killed right after its claim would hold the trial for
+                # ever. A beat on a trial another worker claims instead does no harm.
+                self.storage.record_heartbeat(trial._trial_id)
                 if not self.storage.set_trial_state_values(trial._trial_id, TrialState.RUNNING):
                     continue
             except UpdateFinishedTrialError:
                 continue
-            # Beat at once: from now on a worker that dies here is seen to be dead.
-            self.storage.record_heartbeat(trial._trial_id)
             for key, value in worker_identity().items():
                 self.storage.set_trial_user_attr(trial._trial_id, key, value)
             if self._is_duplicate(trial):
@@ -173,16 +158,6 @@ class StudyStore:
 
         with contextlib.suppress(UpdateFinishedTrialError):  # another worker closed it first
             self.storage.set_trial_state_values(trial_id, state)
-
-
-def _claimed_long_ago(trial: Any) -> bool:
-    """Whether a RUNNING trial was claimed longer ago than any live worker takes to beat
-    (its first heartbeat follows the claim at once; the margin allows for machines'
-    clocks disagreeing by minutes)."""
-    from datetime import datetime, timedelta
-
-    started = trial.datetime_start
-    return started is not None and datetime.now() - started > timedelta(seconds=NO_BEAT_LIMIT)
 
 
 def _needed_unit(
