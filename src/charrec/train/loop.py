@@ -673,7 +673,7 @@ class Trainer:
                 "extra": [asdict(extra) for extra in cfg.data.extra],
             },
             "precision": self.precision,
-            **({"distillation": self.teachers.describe()} if self.teachers else {}),
+            **({"distillation": self.teachers.describe()} if self.teachers is not None else {}),
             "epoch": epoch,
             "metrics": metrics,
         }
