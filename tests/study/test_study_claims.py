@@ -57,7 +57,6 @@ def test_workers_opening_an_empty_study_file_together_all_open_it(tmp_path: Path
         assert open_together(default_url(folder)) == []
 
 
-
 def test_a_trial_claimed_by_a_worker_that_vanished_is_failed_once_stale(
     tmp_path: Path,
 ) -> None:

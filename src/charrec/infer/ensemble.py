@@ -78,7 +78,8 @@ def load_member(source: str | os.PathLike[str]) -> Member:
     return Member(name, folder, shipped, model, meta, card, frame)
 
 
-def _input_form(meta: dict[str, Any]) -> dict[str, Any]:
+def input_form(meta: dict[str, Any]) -> dict[str, Any]:
+    """What a model takes: input size, channels, ink polarity (from its model.json)."""
     prep = meta.get("preprocessing") or {}
     return {
         "input_size": [int(v) for v in prep.get("input_size", (28, 28))],
@@ -101,10 +102,10 @@ def check_members(members: Sequence[Member]) -> None:
                 f"members {first.source} and {member.source} have different classes "
                 f"({_classes(first)} vs {_classes(member)}); an ensemble averages one class list"
             )
-        if _input_form(member.meta) != _input_form(first.meta):
+        if input_form(member.meta) != input_form(first.meta):
             raise ConfigError(
                 f"members {first.source} and {member.source} take different input "
-                f"({_input_form(first.meta)} vs {_input_form(member.meta)})"
+                f"({input_form(first.meta)} vs {input_form(member.meta)})"
             )
         if member.frame != first.frame:
             raise ConfigError(
@@ -134,14 +135,19 @@ def member_weights(members: Sequence[Member], weighted: bool) -> list[float]:
 
 
 def _member_spec(member: Member, reference: dict[str, Any]) -> dict[str, Any]:
-    """The member's model entry with the map from the ensemble's normalised input to its own:
-    pixels/255 = x·s0 + m0, so (pixels/255 − m)/s = x·(s0/s) + (m0 − m)/s."""
-    prep = member.meta["preprocessing"]
-    m0, s0 = float(reference["mean"]), float(reference["std"])
-    mean, std = float(prep["mean"]), float(prep["std"])
+    """The member's model entry with the map from the ensemble's normalised input to its own."""
     spec = dict(member.meta["model"])
-    spec["input"] = [1.0, 0.0] if (mean, std) == (m0, s0) else [s0 / std, (m0 - mean) / std]
+    spec["input"] = list(input_map(reference, member.meta["preprocessing"]))
     return spec
+
+
+def input_map(given: dict[str, Any], own: dict[str, Any]) -> tuple[float, float]:
+    """(scale, shift) that take an input normalised with `given`'s mean and std to one
+    normalised with `own`'s: pixels/255 = x·s0 + m0, so (pixels/255 − m)/s = x·(s0/s) +
+    (m0 − m)/s. (1, 0) where they match."""
+    m0, s0 = float(given["mean"]), float(given["std"])
+    mean, std = float(own["mean"]), float(own["std"])
+    return (1.0, 0.0) if (mean, std) == (m0, s0) else (s0 / std, (m0 - mean) / std)
 
 
 def ensemble_meta(

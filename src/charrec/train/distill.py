@@ -61,10 +61,15 @@ class Teacher(nn.Module):
         same = matrix.shape[0] == matrix.shape[1] and torch.equal(matrix, torch.eye(len(matrix)))
         self.identity = bool(same)
 
-    def probabilities(self, x: torch.Tensor, temperature: float) -> torch.Tensor:
-        """softmax(logits / T) in the student's classes, for student-normalised `x`."""
+    def probabilities(
+        self, x: torch.Tensor, temperature: float, device_type: str = "cpu", bf16: bool = False
+    ) -> torch.Tensor:
+        """softmax(logits / T) in the student's classes, for student-normalised `x`; with
+        `bf16` the network runs under bf16 autocast, the softmax and sums in fp32."""
         xi = x if (self.scale, self.shift) == (1.0, 0.0) else x * self.scale + self.shift
-        probs = torch.softmax(self.model(xi).float() / temperature, dim=1)
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+            logits = self.model(xi)
+        probs = torch.softmax(logits.float() / temperature, dim=1)
         if self.identity:
             return probs
         probs = probs @ self.matrix
@@ -76,21 +81,19 @@ def load_teacher(
 ) -> Teacher:
     """A run folder, ensemble folder or shipped model as a Teacher of a model trained on
     `classes` with inputs (pixels/255 − mean)/std."""
-    from charrec.infer.ensemble import load_member
+    from charrec.infer.ensemble import input_form, input_map, load_member
 
     member = load_member(source)
-    prep = member.meta.get("preprocessing") or {}
-    size = [int(v) for v in prep.get("input_size", (28, 28))]
-    channels, ink = int(prep.get("channels", 1)), prep.get("ink", "white-on-black")
+    form = input_form(member.meta)
+    size, channels, ink = form["input_size"], form["channels"], form["ink"]
     if size != [image_size, image_size] or channels != 1 or ink != "white-on-black":
         raise ConfigError(
             f"distillation teacher {source} takes {channels}×{size[0]}×{size[1]} {ink} "
             f"images; the data are 1×{image_size}×{image_size} white-on-black"
         )
     matrix = class_map([str(c) for c in member.meta["classes"]], classes, str(source))
-    # pixels/255 = x·std + mean, so the teacher's input is x·(std/s0) + (mean − m0)/s0.
-    m0, s0 = float(prep["mean"]), float(prep["std"])
-    return Teacher(member.model, matrix, std / s0, (mean - m0) / s0, str(source))
+    scale, shift = input_map({"mean": mean, "std": std}, member.meta["preprocessing"])
+    return Teacher(member.model, matrix, scale, shift, str(source))
 
 
 class Teachers(nn.Module):
@@ -115,9 +118,11 @@ class Teachers(nn.Module):
     @torch.no_grad()
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
         """The teachers' softened probabilities of `x`, averaged."""
-        with torch.autocast(self.device_type, dtype=torch.bfloat16, enabled=self.autocast):
-            probs = [teacher.probabilities(x, self.temperature) for teacher in self.teachers]
-        return torch.stack(probs).float().mean(dim=0)
+        probs = [
+            teacher.probabilities(x, self.temperature, self.device_type, self.autocast)
+            for teacher in self.teachers
+        ]
+        return torch.stack(probs).mean(dim=0)
 
     def soft_loss(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """T²·KL(teachers ‖ model) summed over the batch (like the summed cross-entropy)."""
