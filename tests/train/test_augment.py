@@ -350,6 +350,55 @@ def test_random_low_resolution_draws_and_seed_stream() -> None:
         AugmentConfig(lowres=1.5)
 
 
+def _ink_box(image: torch.Tensor, paper: float = 0.0) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the pixels with over half the brightest ink."""
+    ink = image - paper
+    rows, cols = torch.where(ink > ink.max() / 2)
+    return int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())
+
+
+def test_stretch_fills_a_square_with_a_narrow_character() -> None:
+    # A bar 4 wide and 16 tall on a paper of -0.5; near the right edge, so the square
+    # must move left to stay inside the frame.
+    image = torch.full((1, 1, 28, 28), -0.5)
+    image[0, 0, 6:22, 10:14] = 0.5
+    edge = torch.full((1, 1, 28, 28), -0.5)
+    edge[0, 0, 6:22, 22:26] = 0.5
+    augment = Augmenter(AugmentConfig(stretch=1.0), fill=-0.5)
+    chosen = AugmentParams(stretch=torch.tensor([True]))
+    out = augment.apply(image, chosen)[0, 0]
+    top, bottom, left, right = _ink_box(out, -0.5)
+    assert (top, bottom) == (6, 21)  # the longer side is kept
+    assert right - left + 1 == pytest.approx(16, abs=1)  # the shorter one enlarged to it
+    assert (left + right) / 2 == pytest.approx(11.5, abs=0.5)  # about the box's centre
+    assert out[14, left + 1 : right].min() > 0.3  # filled across, not two copies
+    moved = augment.apply(edge, chosen)[0, 0]
+    top, bottom, left, right = _ink_box(moved, -0.5)
+    assert right == 27 and right - left + 1 == pytest.approx(16, abs=1)
+    assert moved.max() == pytest.approx(0.5, abs=1e-5)
+    # Not chosen, square already or blank: unchanged.
+    assert torch.equal(augment.apply(image, AugmentParams(stretch=torch.tensor([False]))), image)
+    square = torch.full((1, 1, 28, 28), -0.5)
+    square[0, 0, 6:22, 6:22] = 0.5
+    assert torch.allclose(augment.apply(square, chosen), square, atol=1e-5)
+    blank = torch.full((1, 1, 28, 28), -0.5)
+    assert torch.allclose(augment.apply(blank, chosen), blank)
+
+
+def test_random_stretch_draws_and_seed_stream() -> None:
+    params = Augmenter(AugmentConfig(stretch=0.2), _gen()).sample(4000, 28, 28)
+    assert params.stretch is not None and params.stretch.dtype == torch.bool
+    assert 0.17 < params.stretch.float().mean() < 0.23
+    # Drawn last: the other draws of a seed are unchanged.
+    plain = AugmentConfig.preset("strong").with_options(aspect=0.2, lowres=0.3)
+    before = Augmenter(plain, _gen(3)).sample(64, 28, 28)
+    after = Augmenter(plain.with_options(stretch=0.5), _gen(3)).sample(64, 28, 28)
+    for name in ("angle", "shear", "scale", "shift", "displacement", "erase", "aspect", "lowres"):
+        assert torch.equal(getattr(before, name), getattr(after, name))
+    assert before.stretch is None
+    assert AugmentConfig(stretch=0.1).enabled
+
+
 def test_random_thickness_stays_within_the_configured_range() -> None:
     params = Augmenter(AugmentConfig(thickness=0.4), _gen()).sample(2000, 28, 28)
     assert params.thickness is not None
@@ -481,6 +530,8 @@ def test_config_round_trips_through_plain_values() -> None:
         ("thickness", 1.5),
         ("aspect", -0.1),
         ("aspect", 2.0),
+        ("stretch", -0.1),
+        ("stretch", 1.5),
     ],
 )
 def test_bad_values_name_the_option(field: str, value: object) -> None:
