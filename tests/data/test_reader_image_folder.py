@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from charrec.data.readers.image_folder import read_image, read_image_folder
 from charrec.errors import DataError
@@ -73,6 +73,24 @@ def test_same_glyph_either_polarity_gives_the_same_image(tmp_path: Path) -> None
     light = read_image(save(tmp_path / "light.png", 255 - glyph("I")))
     dark = read_image(save(tmp_path / "dark.png", glyph("I")))
     np.testing.assert_array_equal(light, dark)
+
+
+@pytest.mark.parametrize("light_on_dark", [False, True])
+def test_a_ring_cropped_tight_keeps_its_polarity(tmp_path: Path, light_on_dark: bool) -> None:
+    # A 0 cropped to its ink and stretched to a 16×16 two-level bitmap: its ring runs
+    # along most of the border, so the border's level is the ink's, not the paper's.
+    large = Image.new("L", (160, 160), 255)
+    ImageDraw.Draw(large).rounded_rectangle([0, 0, 159, 159], radius=50, outline=0, width=14)
+    ring = np.where(np.asarray(large.resize((16, 16), Image.Resampling.BOX)) < 128, 0, 255)
+    border = np.concatenate([ring[0], ring[-1], ring[:, 0], ring[:, -1]])
+    assert (border == 0).mean() > 0.5
+    picture = (255 - ring if light_on_dark else ring).astype(np.uint8)
+    image = read_image(save(tmp_path / "zero.png", picture))
+    # White ring on black: the frame's corners and the ring's middle are background.
+    assert image.max() == 255
+    assert image[:3, :3].max() == 0 and image[-3:, -3:].max() == 0
+    assert image[12:16, 12:16].max() == 0
+    assert image[14, :].max() > 127 and image[:, 14].max() > 127
 
 
 def test_transparent_background(tmp_path: Path) -> None:

@@ -6,7 +6,9 @@
 
 Class names are the sub-folder names, sorted; images are found at any depth below their
 class folder. Each image is made canonical: grayscale (transparency laid on paper), ink
-made white if the paper is light, the paper's gray removed, then framed like EMNIST by
+made white if it is darker than the paper (told as `charrec predict` tells it, so that a
+picture cropped tight to its character keeps its polarity), the paper's gray removed,
+then framed like EMNIST by
 `charrec.data.resize.to_emnist_frame` (crop to the ink, centre, pad, 28×28). A fuller
 preprocessing for photographs lives in `charrec.infer`.
 """
@@ -76,11 +78,19 @@ def _gray(image: Image.Image) -> np.ndarray:
 
 def _ink_white(gray: np.ndarray) -> np.ndarray:
     """uint8 image with white ink on a black background, the paper's level removed."""
+    from charrec.infer.preprocess import ink_is_dark  # scipy: loaded only when reading
+
+    # The polarity rule `charrec predict` uses: a picture cropped tight to its character
+    # has ink, not paper, along most of its border.
+    if ink_is_dark(gray / 255):
+        gray = 255 - gray
     border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
     paper = float(np.median(border))
-    # Light paper (the border brighter than the image as a whole): dark ink, so invert.
-    if paper > float(gray.mean()):
-        gray, paper = 255 - gray, 255 - paper
+    # Where the border is mostly ink (a tight crop), the paper is the picture's darkest
+    # tenth instead.
+    darkest = float(np.percentile(gray, 10))
+    if paper - darkest > 0.5 * (float(gray.max()) - darkest):
+        paper = darkest
     ink = float(np.percentile(gray, 99.9))
     if ink - paper < 16:  # no contrast: a blank page
         return np.zeros(gray.shape, dtype=np.uint8)
