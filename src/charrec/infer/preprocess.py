@@ -440,12 +440,6 @@ def _block_stat(image: np.ndarray, grid: int, percentile: float) -> tuple[np.nda
 SMALL_PICTURE = 48
 
 
-def ink_is_dark(gray: np.ndarray) -> bool:
-    """Whether the ink of a picture of one character (gray levels in [0, 1]) is darker
-    than its paper: step 2's rule, for readers that frame pictures their own way."""
-    return _dark_ink(np.asarray(gray, dtype=np.float32))
-
-
 def _dark_ink(gray: np.ndarray) -> bool:
     """Whether the ink is darker than the paper.
 

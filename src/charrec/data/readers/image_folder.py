@@ -5,41 +5,25 @@
       B/ ...
 
 Class names are the sub-folder names, sorted; images are found at any depth below their
-class folder. Each image is made canonical: grayscale (transparency laid on paper), ink
-made white if it is darker than the paper (told as `charrec predict` tells it, so that a
-picture cropped tight to its character keeps its polarity), the paper's gray removed,
-then framed like EMNIST by
-`charrec.data.resize.to_emnist_frame` (crop to the ink, centre, pad, 28×28). A fuller
-preprocessing for photographs lives in `charrec.infer`.
+class folder. Each picture becomes the 28×28 image `charrec predict` would give the model
+(`charrec.infer.preprocess`): ink told from paper, lighting, specks and ruled lines
+removed, the character found, its pen brought to the training data's width, framed as
+EMNIST is. So a folder scores in `charrec evaluate` as its pictures read one by one,
+and a model trained on it sees what it will be shown. A picture with no character in it
+is an empty image.
 """
 
 from __future__ import annotations
 
 import os
-import struct
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from charrec.data.imageset import ImageSet
-from charrec.data.resize import to_emnist_frame
 from charrec.errors import DataError
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-# What Pillow raises on a damaged or foreign file.
-_IMAGE_ERRORS = (
-    UnidentifiedImageError,
-    Image.DecompressionBombError,
-    OSError,
-    ValueError,
-    SyntaxError,
-    EOFError,
-    IndexError,
-    struct.error,
-)
-# Big photos are reduced first: a character needs no more pixels than this to be framed.
-MAX_SIDE = 512
 
 
 def _class_files(folder: Path) -> list[Path]:
@@ -55,72 +39,25 @@ def _class_files(folder: Path) -> list[Path]:
     return found
 
 
-def _gray(image: Image.Image) -> np.ndarray:
-    """Grayscale float array in 0..255; transparent pixels become paper behind the ink."""
-    image = ImageOps.exif_transpose(image)
-    image.thumbnail((MAX_SIDE, MAX_SIDE))
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
-        gray = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        alpha = rgba[..., 3] / 255
-        opaque = alpha > 0.5
-        # Paper is the opposite of the ink: dark ink is laid on white, light ink on black.
-        ink_level = float(np.median(gray[opaque])) if opaque.any() else 0.0
-        paper = 255.0 if ink_level < 128 else 0.0
-        return gray * alpha + paper * (1 - alpha)
-    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
-        # 16-bit or float pixels: scale to 0..255 rather than let a conversion clip them.
-        raw = np.asarray(image, dtype=np.float32)
-        low, high = float(raw.min()), float(raw.max())
-        return (raw - low) * (255 / (high - low)) if high > low else np.zeros_like(raw)
-    return np.asarray(image.convert("L"), dtype=np.float32)
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """One image file as the 28×28 uint8 model input `charrec predict` makes of it (white
+    ink on black; all zeros when no character is found)."""
+    # scipy and the image decoder: loaded only when a folder is read.
+    from charrec.infer.imageio import ImageError
+    from charrec.infer.preprocess import Preprocessor
 
-
-def _ink_white(gray: np.ndarray) -> np.ndarray:
-    """uint8 image with white ink on a black background, the paper's level removed."""
-    from charrec.infer.preprocess import ink_is_dark  # scipy: loaded only when reading
-
-    # The polarity rule `charrec predict` uses: a picture cropped tight to its character
-    # has ink, not paper, along most of its border.
-    if ink_is_dark(gray / 255):
-        gray = 255 - gray
-    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
-    paper = float(np.median(border))
-    # Where the border is mostly ink (a tight crop), the paper is the picture's darkest
-    # tenth instead.
-    darkest = float(np.percentile(gray, 10))
-    if paper - darkest > 0.5 * (float(gray.max()) - darkest):
-        paper = darkest
-    ink = float(np.percentile(gray, 99.9))
-    if ink - paper < 16:  # no contrast: a blank page
-        return np.zeros(gray.shape, dtype=np.uint8)
-    # Stretch paper..ink to 0..255; paper texture below the midpoint becomes background,
-    # so it does not count as ink when the character is cropped.
-    level = np.clip((gray - paper) / (ink - paper), 0, 1)
-    level[level < 0.5] = 0
-    return np.round(level * 255).astype(np.uint8)
-
-
-def read_image(path: str | os.PathLike[str], size: int = 28) -> np.ndarray:
-    """One image file as a canonical size×size uint8 character image (white ink on black)."""
     path = Path(path)
     try:
-        with Image.open(path) as image:
-            image.load()
-            gray = _gray(image)
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except _IMAGE_ERRORS as exc:
-        raise DataError(f"{path}: cannot read this image ({exc})") from None
-    if min(gray.shape) < 2:
-        raise DataError(f"{path}: image is {gray.shape[1]}×{gray.shape[0]}, too small")
-    return to_emnist_frame(_ink_white(gray)[None], size=size)[0]
+        return Preprocessor()(path, name=str(path), allow_blank=True).image
+    except ImageError as exc:
+        reason = str(exc).removeprefix(f"{path}: ")
+        if reason == "file not found":
+            raise DataError(f"{path}: file not found") from None
+        raise DataError(f"{path}: cannot read this image ({reason})") from None
 
 
-def read_image_folder(
-    path: str | os.PathLike[str], size: int = 28, name: str | None = None
-) -> ImageSet:
-    """Read a folder with one sub-folder of images per class into an ImageSet (size×size)."""
+def read_image_folder(path: str | os.PathLike[str], name: str | None = None) -> ImageSet:
+    """Read a folder with one sub-folder of images per class into an ImageSet (28×28)."""
     root = Path(path)
     if not root.exists():
         raise DataError(f"{root}: folder not found")
@@ -138,6 +75,6 @@ def read_image_folder(
     if empty:
         raise DataError(f"{root}: no images in class folder(s) {', '.join(empty)}")
     paths = [p for found in files.values() for p in found]
-    images = np.stack([read_image(p, size) for p in paths])
+    images = np.stack([read_image(p) for p in paths])
     labels = np.repeat(np.arange(len(files), dtype=np.int64), [len(f) for f in files.values()])
     return ImageSet(images, labels, tuple(files), name or root.name, tuple(map(str, paths)))
