@@ -286,10 +286,12 @@ def test_the_card_says_how_extra_training_images_joined() -> None:
         [
             {"name": "unipen-letters", "split": "train", "repeat": 4, "renders": 0},
             {"name": "unipen-letters", "split": "train", "repeat": 1, "renders": 3},
+            {"name": "unipen", "split": "train", "repeat": 3, "take": {"g": "9"}},
         ]
     )
     assert words == (
         "; the training images include unipen-letters:train ×4, "
-        "unipen-letters:train drawn anew from its pen strokes ×3"
+        "unipen-letters:train drawn anew from its pen strokes ×3, unipen:train (its g as 9) ×3"
     )
     assert _extra_words([]) == ""
+

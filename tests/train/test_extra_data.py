@@ -23,8 +23,10 @@ def image_set(classes: tuple[str, ...], labels: list[int], size: int = 28) -> Im
     return ImageSet(images, np.array(labels, dtype=np.int64), classes, "made")
 
 
-def extra(name: str, repeat: int = 1) -> SimpleNamespace:
-    return SimpleNamespace(name=name, split="train", repeat=repeat, classes=None, renders=0)
+def extra(name: str, repeat: int = 1, take: dict[str, str] | None = None) -> SimpleNamespace:
+    return SimpleNamespace(
+        name=name, split="train", repeat=repeat, classes=None, renders=0, take=take or {}
+    )
 
 
 def test_classes_match_by_name_and_merge_case_where_the_target_does() -> None:
@@ -42,6 +44,32 @@ def test_extra_images_join_with_mapped_labels_repeated(monkeypatch: pytest.Monke
     # The train images, then a and b twice each; z and 7 are not letters A or B.
     assert mixed.labels.tolist() == [0, 1, 0, 1, 0, 1]
     assert mixed.images[2:, 0, 0].tolist() == [10, 20, 10, 20]
+
+
+def test_taken_classes_join_under_the_names_given_and_no_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """g's lent to a digits set as 9s: its 7 (a digit too) and its q stay out."""
+    train = image_set(DIGITS, [1, 9])
+    other = image_set(("7", "g", "q"), [0, 1, 2, 1])
+    monkeypatch.setattr("charrec.data.registry.load_dataset", lambda *a, **k: other)
+    monkeypatch.setattr("charrec.data.registry.dataset_splits", lambda *a: ("train",))
+    mixed = with_extra(train, [extra("other", repeat=2, take={"g": "9"})], None)
+    assert mixed.labels.tolist() == [1, 9, 9, 9, 9, 9]
+    assert mixed.images[2:, 0, 0].tolist() == [20, 20, 20, 20]
+    # A case-merged training set takes a lower-case name as its capital.
+    letters = with_extra(image_set(UPPER, [0]), [extra("other", take={"q": "o"})], None)
+    assert letters.labels.tolist() == [0, UPPER.index("O")]
+
+
+def test_taking_a_class_either_side_lacks_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    train, other = image_set(DIGITS, [1]), image_set(("g",), [0])
+    monkeypatch.setattr("charrec.data.registry.load_dataset", lambda *a, **k: other)
+    monkeypatch.setattr("charrec.data.registry.dataset_splits", lambda *a: ("train",))
+    with pytest.raises(DataError, match=r"other: it has no class 'q' to take"):
+        with_extra(train, [extra("other", take={"q": "9"})], None)
+    with pytest.raises(DataError, match=r"other: its 'g' cannot be taken as 'x'"):
+        with_extra(train, [extra("other", take={"g": "x"})], None)
 
 
 def test_extra_data_is_refused_when_it_cannot_join(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,6 +97,12 @@ def test_extra_settings_are_checked() -> None:
         TrainConfig.from_dict({"data": {"extra": "unipen"}})
     config = TrainConfig.from_dict({"data": {"extra": [{"name": "unipen-digits", "repeat": 3}]}})
     assert TrainConfig.from_yaml(config.to_yaml()) == config
+    # YAML reads a digit as a number; class names are kept as text.
+    taken = TrainConfig.from_yaml("data:\n  extra: [{name: unipen, take: {g: 9}}]\n")
+    assert taken.data.extra[0].take == {"g": "9"}
+    assert TrainConfig.from_yaml(taken.to_yaml()) == taken
+    with pytest.raises(ConfigError, match=r"'data.extra\[0\].take' must be a mapping"):
+        TrainConfig.from_dict({"data": {"extra": [{"name": "x", "take": ["g"]}]}})
 
 
 def test_a_folder_joins_the_training_part_only(

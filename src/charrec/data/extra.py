@@ -6,7 +6,8 @@ part only: validation and test stay the main set's, so scores remain comparable 
 runs that had no extra data. Classes are matched by name, case merged where the main
 set merges it (an 'a' joins EMNIST Letters' 'A'); images of other classes are left out.
 A set that keeps its pen strokes (UNIPEN) may instead be drawn anew `renders` times with
-other pens (`charrec.data.pen_renders`).
+other pens (`charrec.data.pen_renders`). `take` borrows a few classes of a set under
+other names instead: a folder's "zero" pictures as 0, handwritten g's as a digits model's 9.
 """
 
 from __future__ import annotations
@@ -28,6 +29,26 @@ def class_mapping(source: Sequence[str], target: Sequence[str]) -> np.ndarray:
     return np.array([-1 if k is None else k for k in found], dtype=np.int64)
 
 
+def taken_mapping(
+    source: Sequence[str], take: dict[str, str], target: Sequence[str], name: str
+) -> np.ndarray:
+    """For each source class, the target class `take` names for it (matched as by
+    `class_mapping`), or -1 for the classes it does not name."""
+    missing = [label for label in take if label not in source]
+    if missing:
+        raise DataError(f"{name}: it has no class {', '.join(map(repr, missing))} to take")
+    mapping = np.full(len(source), -1, dtype=np.int64)
+    for label, as_class in take.items():
+        k = class_of(as_class, target)
+        if k is None:
+            raise DataError(
+                f"{name}: its {label!r} cannot be taken as {as_class!r}, which is not "
+                "among the training classes"
+            )
+        mapping[list(source).index(label)] = k
+    return mapping
+
+
 def with_extra(
     train: ImageSet,
     extras: Sequence[Any],
@@ -39,11 +60,13 @@ def with_extra(
 
     images, labels = [train.images], [train.labels]
     for extra in extras:
+        take = getattr(extra, "take", None) or {}
         if extra.renders:
             from charrec.data.pen_renders import drawn_part
 
             # Drawn anew from the pen strokes of its train writers (or the part named).
-            part = drawn_part(extra.name, extra.split, data_dir, extra.renders, train.classes)
+            wanted = tuple(take) if take else train.classes
+            part = drawn_part(extra.name, extra.split, data_dir, extra.renders, wanted)
         else:
             # Its training part unless the recipe names one (a folder has only one part).
             split = extra.split
@@ -55,7 +78,11 @@ def with_extra(
                 f"{extra.name}: images are {part.image_shape}, the training images "
                 f"{train.image_shape}; extra data must have the same size"
             )
-        mapped = class_mapping(part.classes, train.classes)[part.labels]
+        if take:
+            mapping = taken_mapping(part.classes, take, train.classes, extra.name)
+        else:
+            mapping = class_mapping(part.classes, train.classes)
+        mapped = mapping[part.labels]
         keep = mapped >= 0
         if not keep.any():
             raise DataError(
@@ -72,3 +99,4 @@ def with_extra(
         train.classes,
         f"{train.name}+{'+'.join(e.name for e in extras)}",
     )
+

@@ -467,10 +467,18 @@ def _extra_words(extras: list[dict[str, Any]]) -> str:
         e["name"]
         + (f":{e['split']}" if e.get("split") else "")
         + (f" drawn anew from its pen strokes ×{e['renders']}" if e.get("renders") else "")
+        + _taken_words(e.get("take") or {})
         + (f" ×{e['repeat']}" if e.get("repeat", 1) > 1 else "")
         for e in extras
     ]
     return "; the training images include " + ", ".join(parts)
+
+
+def _taken_words(take: dict[str, str]) -> str:
+    """The classes an extra set lends under other names (`take`), e.g. " (its g as 9)"."""
+    if not take:
+        return ""
+    return " (its " + ", ".join(f"{k} as {v}" for k, v in take.items()) + ")"
 
 
 def _case_markdown(name: str, case: dict[str, Any]) -> list[str]:

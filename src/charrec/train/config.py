@@ -74,6 +74,16 @@ class ExtraData:
     # 0: its pictures. k: k new drawings of each from its pen strokes instead, each with
     # another pen width and its strokes a little moved (sets of on-line handwriting).
     renders: int = 0
+    # Only these of its classes, each learnt as the training class named ({its class:
+    # training class}): a folder's "zero" pictures as 0 ({zero: "0"}), handwritten g's
+    # as a digits model's 9 ({g: "9"}). Empty: every class it shares with the training
+    # set, matched by name.
+    take: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # YAML reads {g: 9} with a number for the digit: class names are text.
+        if isinstance(self.take, dict):
+            self.take = {str(k): str(v) for k, v in self.take.items()}
 
 
 @dataclass
