@@ -191,3 +191,23 @@ def test_real_semeion(real_data_dir: Path) -> None:
     cols = (semeion.images > 0).any(axis=1)
     longer = np.maximum(rows.sum(axis=1), cols.sum(axis=1))
     assert 24 <= np.median(longer) <= 26
+
+
+def test_a_labelled_folder_is_a_data_file_everywhere(tmp_path: Path) -> None:
+    """`--data FOLDER` with a labels.csv: its labels are its classes, sorted; a class
+    list keeps only its classes, case merged where it merges case."""
+    from charrec.data.files import read_parts
+
+    folder = write_set(tmp_path / "mine", UNIPEN)
+    (everything,) = read_parts(folder).values()
+    assert everything.classes == ("1", "7", "A", "O", "T", "a", "t")
+    assert [everything.classes[k] for k in everything.labels] == [c for _, c in UNIPEN]
+    assert np.array_equal(everything.images, read_pictures(folder, everything.classes).images)
+    letters = read_parts(folder, "letters")["all"]
+    assert [letters.classes[k] for k in letters.labels] == ["A", "A", "T", "T", "O"]
+    # train/ and test/ parts, each with its own labels.csv.
+    write_set(tmp_path / "split" / "train", UNIPEN[:3])
+    write_set(tmp_path / "split" / "test", UNIPEN[3:])
+    parts = read_parts(tmp_path / "split")
+    assert sorted(parts) == ["test", "train"]
+    assert parts["train"].classes == ("1", "7", "A")

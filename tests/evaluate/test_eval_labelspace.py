@@ -63,3 +63,22 @@ def test_only_classes_with_images_must_be_predictable() -> None:
 def test_no_common_class_is_an_error() -> None:
     with pytest.raises(DataError, match="share no class"):
         match_classes(tuple(string.digits), LETTERS)
+
+
+def test_case_kept_data_is_merged_for_a_case_merged_model() -> None:
+    from charrec.data.imageset import ImageSet
+    from charrec.evaluate.labelspace import merge_data_case
+
+    images = np.arange(5 * 28 * 28, dtype=np.uint8).reshape(5, 28, 28)
+    data = ImageSet(images, np.array([0, 1, 2, 3, 2]), ("A", "B", "a", "z"), "mine")
+    merged = merge_data_case(data, LETTERS)
+    # a joins A; z stays (no Z in the data: the model's Z is matched to it by name).
+    assert merged.classes == ("A", "B", "z")
+    assert merged.labels.tolist() == [0, 1, 0, 2, 0]
+    assert np.array_equal(merged.images, images)
+    space = match_classes(LETTERS, merged.classes, merged.counts())
+    assert space.merged()["z"] == ["Z"]
+    # A model that keeps case, or data with one case only, is left as it is.
+    assert merge_data_case(data, BYCLASS) is data
+    upper = ImageSet(images[:2], np.array([0, 1]), ("A", "B"), "caps")
+    assert merge_data_case(upper, LETTERS) is upper

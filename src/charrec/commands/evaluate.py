@@ -123,7 +123,7 @@ def evaluate(
     Accuracy, top-3/top-5, macro and per-class precision/recall/F1, the confusion matrix,
     the most confused pairs (look-alikes, case-only errors), calibration (ECE, reliability
     diagram) and inference throughput. Works on any data set whose classes the model can
-    name: classes are matched by name, case merged where the data merges it.
+    name: classes are matched by name, case merged where the data or the model merges it.
     """
     from charrec.evaluate.evaluation import evaluate_run
 

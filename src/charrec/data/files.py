@@ -22,6 +22,7 @@ from pathlib import Path
 
 from charrec.data.classes import EMNIST_CLASSES
 from charrec.data.imageset import ImageSet
+from charrec.data.readers.pictures import LABELS_FILE
 from charrec.errors import DataError, unknown_choice
 
 SUFFIXES = (".npz", ".mat", ".csv", ".csv.gz", "-idx3-ubyte", "-idx3-ubyte.gz")
@@ -128,12 +129,25 @@ def _read_idx_folder(path: Path, classes: str | None) -> dict[str, ImageSet]:
 def _read_folder(path: Path, classes: str | None) -> dict[str, ImageSet]:
     if any(_IDX_IMAGES.match(p.name) for p in path.iterdir()):
         return _read_idx_folder(path, classes)
-    from charrec.data.readers.image_folder import read_image_folder
-
+    if (path / LABELS_FILE).is_file():
+        return {"all": _read_pictures(path, classes)}
     parts = {p.name: p for p in path.iterdir() if p.is_dir() and p.name in ("train", "test")}
     if parts:
-        return {name: read_image_folder(folder) for name, folder in sorted(parts.items())}
-    return {"all": read_image_folder(path)}
+        return {name: _read_pictures(folder, classes) for name, folder in sorted(parts.items())}
+    return {"all": _read_pictures(path, classes)}
+
+
+def _read_pictures(folder: Path, classes: str | None) -> ImageSet:
+    """A folder of pictures: labelled by its labels.csv (path,label) where it has one, as
+    the real handwriting sets are, else by its class sub-folders. `classes` (an EMNIST
+    class list) keeps the labels it holds, case merged where it merges case."""
+    from charrec.data.readers.image_folder import read_image_folder
+    from charrec.data.readers.pictures import read_labels, read_pictures
+
+    if not (folder / LABELS_FILE).is_file():
+        return read_image_folder(folder)
+    names = class_list(classes) if classes else sorted({label for _, label in read_labels(folder)})
+    return read_pictures(folder, names, folder.name)
 
 
 def read_parts(path: Path, classes: str | None = None) -> dict[str, ImageSet]:

@@ -26,7 +26,7 @@ from charrec.data.imageset import ImageSet
 from charrec.errors import CharrecError, DataError
 from charrec.evaluate.confusions import confusion_analysis
 from charrec.evaluate.inference import DEFAULT_BATCH, predict_probs
-from charrec.evaluate.labelspace import LabelSpace, match_classes
+from charrec.evaluate.labelspace import LabelSpace, match_classes, merge_data_case
 from charrec.evaluate.metrics import compute_metrics
 from charrec.fileio import write_json
 
@@ -286,6 +286,7 @@ def evaluate_run(
     else:
         name, _, part = (dataset.name or "data").partition(":")
         data, split = data or name, split or part or "test"
+    dataset = merge_data_case(dataset, meta["classes"])
     metrics, images, probs, space = evaluate_model(
         model, meta, dataset, batch_size, device, tta=tta
     )

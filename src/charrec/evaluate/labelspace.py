@@ -9,7 +9,9 @@ data set of capitals only (Binary AlphaDigits) leniently: 'c' for a C is right.
 
 Model classes with no data class (a ByClass model's digits on letters) keep their own
 columns after the data's classes: predicting one is an error. A data class with images
-but no model class is a mismatch: such a model cannot be evaluated on that data.
+but no model class is a mismatch: such a model cannot be evaluated on that data, except
+the other case of a letter the model merges: data that keeps 'a' and 'A' apart is scored
+with the two merged for a model of case-merged letters (`merge_data_case`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from charrec.data.imageset import ImageSet
 from charrec.data.labelmaps import by_names
 from charrec.errors import DataError
 
@@ -121,3 +124,23 @@ def match_classes(
     column = table.copy()
     column[table < 0] = len(data_classes) + np.arange(len(outside))
     return LabelSpace(model_classes, data_classes, column, outside)
+
+
+def merge_data_case(dataset: ImageSet, model_classes: Sequence[str]) -> ImageSet:
+    """`dataset` with each letter's two cases merged into its capital where the data keeps
+    them apart and the model does not (people's letters, case kept, scored by a model of
+    case-merged letters: case ignored, as EMNIST Letters counts it); else as it is."""
+    model, data = set(model_classes), dataset.classes
+    merged = {
+        name: name.upper()
+        for name in data
+        if name.isalpha()
+        and name.islower()
+        and name.upper() in data
+        and name.upper() in model
+        and name not in model
+    }
+    if not merged:
+        return dataset
+    kept = tuple(name for name in data if name not in merged)
+    return by_names(data, {name: merged.get(name, name) for name in data}, kept).apply(dataset)
