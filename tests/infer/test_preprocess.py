@@ -295,6 +295,37 @@ def test_a_thin_character_cropped_tight_along_its_sides_keeps_its_polarity(
     assert (result.image > 127).mean() < 0.3
 
 
+def strokes_apart_cropped_tight(strokes: list[list[tuple[int, int]]]) -> Image.Image:
+    """Pen strokes that do not meet, drawn 4 pixels wide on 160×160 and cropped to their ink."""
+    large = Image.new("L", (160, 160), 255)
+    draw = ImageDraw.Draw(large)
+    for stroke in strokes:
+        draw.line(stroke, fill=0, width=4)
+    inked = np.asarray(large) < 128
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    return large.crop((cols[0], rows[0], cols[-1] + 1, rows[-1] + 1))
+
+
+@pytest.mark.parametrize(
+    "strokes",
+    [
+        # An E: its stem and bottom bar one stroke, its top and middle bars apart: the
+        # biggest part stops short of the top and right edges.
+        [[(24, 40), (18, 140), (110, 136)], [(34, 22), (120, 14)], [(36, 84), (92, 78)]],
+        # A slanted i: its stem two thirds of the height, its dot along the top edge.
+        [[(60, 60), (95, 150)], [(58, 18), (62, 18)]],
+    ],
+    ids=["E", "i"],
+)
+def test_strokes_apart_cropped_tight_are_all_kept(strokes: list[list[tuple[int, int]]]) -> None:
+    picture = strokes_apart_cropped_tight(strokes)
+    # Before, the parts along the edges were taken for a page's border and left out:
+    # the E was framed as its stem and bottom bar, the i as its stem.
+    result = preprocess(picture)
+    assert result.bbox == (0, 0, picture.width, picture.height)
+    assert result.ink_fraction == pytest.approx((np.asarray(picture) < 128).mean(), rel=0.2)
+
+
 def test_only_a_character_cropped_to_its_ink_counts_as_tightly_cropped() -> None:
     from charrec.infer.preprocess import tight_margin
 

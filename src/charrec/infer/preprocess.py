@@ -25,7 +25,8 @@ way that matters to a network (polarity, lighting, noise, size, position, pen), 
    times the paper's noise, also once smoothed by a one-pixel Gaussian (which finds a fine
    pen in strong noise), or when nothing bigger than a speck (3% of the picture) is left.
    A picture cropped tightly to its character (strong ink on all four edges, its biggest
-   part reaching across: a cut-out of a scan, a small bitmap stretched to fill) is first
+   part reaching from an edge most of the way across: a cut-out of a scan, a small bitmap
+   stretched to fill) is first
    laid on a margin of paper, so that its soft stroke edges are not taken for the paper's
    noise nor its strokes along the edges for page borders (step 5).
 5. Specks and borders: the faint printed rules of lined or squared paper are removed
@@ -759,7 +760,8 @@ def tight_margin(ink: np.ndarray) -> int:
 
     Tightly cropped: strong ink (half the pen's darkness or more) touches all four edges
     but covers less than half of the picture's outline (a page edge or a frame around
-    the picture covers all of its side), and its biggest part reaches across the picture.
+    the picture covers all of its side), and its biggest part reaches from an edge at
+    least 60% of the way across the picture.
     Such a picture (a cut-out of a scan, a bitmap stretched to fill its box) is nearly all
     stroke edges, which the threshold would take for the paper's noise, and its strokes
     lie along the edges as page borders do: with a margin of paper a quarter of its
@@ -774,9 +776,13 @@ def tight_margin(ink: np.ndarray) -> int:
     labels, _ = ndimage.label(strong, structure=_EIGHT_CONNECTED)
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
+    # From an edge most of the way across is enough: the stem of an E drawn apart from
+    # its bars stops short of the edge they touch, an i's stem short of its dot.
     biggest = labels == int(np.argmax(sizes))
-    across = (biggest[0].any() and biggest[-1].any()) or (
-        biggest[:, 0].any() and biggest[:, -1].any()
+    rows, cols = ndimage.find_objects(biggest.astype(np.int32))[0]
+    on_edge = biggest[0].any() or biggest[-1].any() or biggest[:, 0].any() or biggest[:, -1].any()
+    across = on_edge and (
+        rows.stop - rows.start >= 0.6 * ink.shape[0] or cols.stop - cols.start >= 0.6 * ink.shape[1]
     )
     return math.ceil(0.25 * max(ink.shape)) if across else 0
 
