@@ -276,7 +276,13 @@ def test_tallies_and_report(fonts, tmp_path: Path) -> None:
     assert paths["figure"].stat().st_size > 1000
     items = paths["items"].read_text().splitlines()
     assert len(items) == len(outcomes) and json.loads(items[0])["scene"]["canvas"]
-    assert len(list(paths["images"].iterdir())) == len(outcomes)
+    pictures = [p for p in paths["images"].iterdir() if p.name != "labels.csv"]
+    assert len(pictures) == len(outcomes)
+    # The saved pictures are a data set: labels.csv names each one's class.
+    from charrec.data.files import read_parts
+
+    (saved,) = read_parts(paths["images"]).values()
+    assert [saved.classes[k] for k in saved.labels] == [o.sample.label for o in outcomes]
 
 
 # ------------------------------------------------------------------ the command

@@ -41,7 +41,11 @@ def bench_realistic(
         typer.Option(help="Write report.json, report.md/.html, mistakes.png, items.jsonl here."),
     ] = None,
     save_images: Annotated[
-        bool, typer.Option("--save-images", help="With --out, also save every picture drawn.")
+        bool,
+        typer.Option(
+            "--save-images",
+            help="With --out, also save every picture drawn, with a labels.csv (--data reads it).",
+        ),
     ] = False,
     condition: Annotated[
         list[str] | None,

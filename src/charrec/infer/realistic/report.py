@@ -179,7 +179,8 @@ def write_realistic_report(
 ) -> dict[str, Path]:
     """Write report.json, report.md (+ .html), mistakes.png and items.jsonl into `folder`.
 
-    With `save_images`, every picture is also written to `folder/images/` under its name.
+    With `save_images`, every picture is also written to `folder/images/` under its name,
+    with a labels.csv listing each one's class: a folder `charrec evaluate --data` reads.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -199,5 +200,9 @@ def write_realistic_report(
         for outcome in result.outcomes:
             with atomic_path(images / outcome.sample.name) as tmp:
                 tmp.write_bytes(outcome.sample.data)
+        with atomic_open(images / "labels.csv") as handle:
+            handle.write("path,label\n")
+            for outcome in result.outcomes:
+                handle.write(f"{outcome.sample.name},{outcome.sample.label}\n")
         paths["images"] = images
     return paths
