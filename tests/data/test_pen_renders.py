@@ -181,7 +181,9 @@ def test_extra_data_drawn_anew_joins_the_training_images(tmp_path: Path) -> None
     folder = write_strokes(tmp_path / "pen")
     images = np.zeros((2, 28, 28), np.uint8)
     train = ImageSet(images, np.array([0, 1], dtype=np.int64), ("L", "O"), "made")
-    extra = SimpleNamespace(name=str(folder), split=None, repeat=2, classes=None, renders=3)
+    extra = SimpleNamespace(
+        name=str(folder), split=None, repeat=2, classes=None, renders=3, take={}
+    )
     mixed = with_extra(train, [extra], None)
     # Three drawings each of O, l and o (case merged), repeated twice.
     assert mixed.labels.tolist() == [0, 1] + ([1] * 3 + [0] * 3 + [1] * 3) * 2

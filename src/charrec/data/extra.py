@@ -60,7 +60,7 @@ def with_extra(
 
     images, labels = [train.images], [train.labels]
     for extra in extras:
-        take = getattr(extra, "take", None) or {}
+        take = extra.take
         if extra.renders:
             from charrec.data.pen_renders import drawn_part
 
@@ -99,4 +99,3 @@ def with_extra(
         train.classes,
         f"{train.name}+{'+'.join(e.name for e in extras)}",
     )
-

@@ -142,12 +142,11 @@ def _read_pictures(folder: Path, classes: str | None) -> ImageSet:
     the real handwriting sets are, else by its class sub-folders. `classes` (an EMNIST
     class list) keeps the labels it holds, case merged where it merges case."""
     from charrec.data.readers.image_folder import read_image_folder
-    from charrec.data.readers.pictures import read_labels, read_pictures
+    from charrec.data.readers.pictures import read_pictures
 
     if not (folder / LABELS_FILE).is_file():
         return read_image_folder(folder)
-    names = class_list(classes) if classes else sorted({label for _, label in read_labels(folder)})
-    return read_pictures(folder, names, folder.name)
+    return read_pictures(folder, class_list(classes) if classes else None, folder.name)
 
 
 def read_parts(path: Path, classes: str | None = None) -> dict[str, ImageSet]:

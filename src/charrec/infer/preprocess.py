@@ -778,11 +778,12 @@ def tight_margin(ink: np.ndarray) -> int:
     sizes[0] = 0
     # From an edge most of the way across is enough: the stem of an E drawn apart from
     # its bars stops short of the edge they touch, an i's stem short of its dot.
-    biggest = labels == int(np.argmax(sizes))
-    rows, cols = ndimage.find_objects(biggest.astype(np.int32))[0]
-    on_edge = biggest[0].any() or biggest[-1].any() or biggest[:, 0].any() or biggest[:, -1].any()
+    rows, cols = ndimage.find_objects(labels)[int(np.argmax(sizes)) - 1]
+    height, width = ink.shape
+    # Its box reaches an edge where the part does.
+    on_edge = rows.start == 0 or cols.start == 0 or rows.stop == height or cols.stop == width
     across = on_edge and (
-        rows.stop - rows.start >= 0.6 * ink.shape[0] or cols.stop - cols.start >= 0.6 * ink.shape[1]
+        rows.stop - rows.start >= 0.6 * height or cols.stop - cols.start >= 0.6 * width
     )
     return math.ceil(0.25 * max(ink.shape)) if across else 0
 

@@ -58,7 +58,7 @@ def class_of(label: str, classes: Sequence[str]) -> int | None:
 
 def read_pictures(
     folder: str | os.PathLike[str],
-    classes: Sequence[str],
+    classes: Sequence[str] | None,
     name: str | None = None,
     *,
     every: int = 1,
@@ -67,16 +67,18 @@ def read_pictures(
     """The pictures of a labels.csv folder whose labels the classes hold, as model inputs.
 
     Labels outside the classes are left out (the digits of a set that also holds
-    letters); `only` keeps just the pictures it names (one part of a split by writer);
-    `every` keeps one picture in that many, in file order, for a quick sample.
+    letters); with classes None they are the labels it holds, sorted. `only` keeps just
+    the pictures it names (one part of a split by writer); `every` keeps one picture in
+    that many, in file order, for a quick sample.
     """
     from charrec.infer.preprocess import Preprocessor
 
     folder = Path(folder)
-    classes = tuple(classes)
+    rows = read_labels(folder)
+    classes = tuple(classes) if classes is not None else tuple(sorted({label for _, label in rows}))
     chosen = [
         (picture, index)
-        for picture, label in read_labels(folder)
+        for picture, label in rows
         if (index := class_of(label, classes)) is not None and (only is None or picture in only)
     ][::every]
     if not chosen:
