@@ -25,6 +25,17 @@ def test_binary_alphadigits_in_the_emnist_frame(real_data_dir: Path) -> None:
     assert letters.images[:, :2].max() == 0 and letters.images[:, -2:].max() == 0
 
 
+def test_binary_alphadigits_digits_are_the_first_ten_classes(real_data_dir: Path) -> None:
+    everything = load_dataset("binary-alphadigits", "all", real_data_dir)
+    digits = load_dataset("bad-digits", "all", real_data_dir)
+    assert digits.name == "binary-alphadigits-digits"
+    assert digits.classes == tuple("0123456789")
+    assert list(digits.counts()) == [39] * 10
+    first = everything.labels < 10
+    np.testing.assert_array_equal(digits.images, everything.images[first])
+    np.testing.assert_array_equal(digits.labels, everything.labels[first])
+
+
 def test_npz_by_path(tmp_path: Path) -> None:
     images, labels = glyphs(60, 26)
     one_hot = np.zeros((60, 27), dtype=np.float32)

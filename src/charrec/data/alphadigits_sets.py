@@ -6,13 +6,15 @@ named sets once, by the resize policy it is given: by default
 `charrec.data.resize.to_emnist_frame` (crop to the ink, centre in a square, pad 2 px,
 resize to 28×28 as EMNIST was made), so models trained on EMNIST see the same framing;
 "pad" keeps the whole bitmap, scaled and padded. There is no official train/test split:
-the one split is "all" (1,404 images, or 1,014 letters), meant for k-fold
-cross-validation.
+the one split is "all" (1,404 images, 1,014 capitals or 390 digits), meant for k-fold
+cross-validation, or for measuring models trained elsewhere on scans from outside NIST.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import numpy as np
 
 from charrec.data.classes import DIGITS, UPPER
 from charrec.data.imageset import ImageSet
@@ -25,16 +27,23 @@ def _load(spec: DatasetSpec, data_dir: Path, split: str) -> ImageSet:
     from charrec.data.readers.alphadigits import read_binary_alphadigits
 
     path = spec.path(data_dir, BAD_FILE)
-    letters_only = bool(spec.options["letters_only"])
+    part = spec.options["part"]
     # 20×16: load_dataset makes them 28×28 by the run's resize policy (EMNIST framing
     # unless it says otherwise).
-    native = read_binary_alphadigits(path, letters_only=letters_only)
+    native = read_binary_alphadigits(path, letters_only=part == "letters")
+    if part == "digits":
+        # The file holds digits first (labels 0..9), so their labels need no renumbering.
+        digits = np.flatnonzero(native.labels < len(DIGITS))
+        native = ImageSet(
+            native.images[digits], native.labels[digits], DIGITS, native.name, native.sources
+        )
     return native.with_name(spec.name)
 
 
-for _name, _letters, _classes, _count in (
-    ("binary-alphadigits", False, DIGITS + UPPER, 1404),
-    ("binary-alphadigits-letters", True, UPPER, 1014),
+for _name, _part, _classes, _count in (
+    ("binary-alphadigits", "all", DIGITS + UPPER, 1404),
+    ("binary-alphadigits-letters", "letters", UPPER, 1014),
+    ("binary-alphadigits-digits", "digits", DIGITS, 390),
 ):
     register(
         DatasetSpec(
@@ -45,6 +54,6 @@ for _name, _letters, _classes, _count in (
             sizes={"all": _count},
             loader=_load,
             fetch_hint="put the original binaryalphadigs.mat in <data-dir>/binaryalphadigits/",
-            options={"letters_only": _letters},
+            options={"part": _part},
         )
     )

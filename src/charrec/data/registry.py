@@ -91,6 +91,7 @@ ALIASES = {
     "digits": "emnist-digits",
     "bad": "binary-alphadigits",
     "bad-letters": "binary-alphadigits-letters",
+    "bad-digits": "binary-alphadigits-digits",
 }
 
 
