@@ -43,3 +43,14 @@ def test_bench_serve_starts_a_server_and_measures_it(digits_run: Path, capsys):
     assert result["url"].startswith("http://127.0.0.1:")
     assert result["latency_ms"]["p50"] <= result["latency_ms"]["p99"] <= result["latency_ms"]["max"]
     assert result["server_cpu_s"] > 0 and result["workers"] == 1
+
+
+def test_a_server_that_stops_at_once_is_reported_with_its_last_message(tmp_path: Path):
+    from charrec.errors import CharrecError
+    from charrec.serve.loadtest import running_server
+
+    missing = tmp_path / "no-run"
+    with pytest.raises(CharrecError) as error, running_server(str(missing)):
+        pass
+    assert "the server stopped before answering" in str(error.value)
+    assert f"run folder {missing} not found" in str(error.value)

@@ -20,11 +20,13 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit
 
 from charrec.errors import CharrecError
@@ -237,27 +239,33 @@ def running_server(model: str, port: int | None = None, extra: tuple[str, ...] =
     port = port or free_port()
     command = [sys.executable, "-m", "charrec", "serve", "--model", model, "--port", str(port)]
     command += ["--no-access-log", *extra]
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy()
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process)
-        yield url, process.pid
-    finally:
-        process.terminate()
+    # The server's messages go to a file, not a pipe: a pipe nobody drains while the load
+    # runs would stall the server once its buffer fills.
+    with tempfile.TemporaryFile() as messages:
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=messages, env=os.environ.copy()
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            _wait_healthy(url, process, messages)
+            yield url, process.pid
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
-def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+def _wait_healthy(
+    url: str, process: subprocess.Popen, messages: IO[bytes], timeout: float = 120.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            message = (process.stderr.read() if process.stderr else b"").decode(errors="replace")
+            messages.seek(0)
+            message = messages.read().decode(errors="replace")
             last = message.strip().splitlines()[-1:] or ["(no output)"]
             raise CharrecError(f"the server stopped before answering: {last[0]}")
         try:
