@@ -15,6 +15,7 @@ from charrec.infer.preprocess import (
     _distance,
     _emnist_frame,
     _extend,
+    _quantiles,
     _thickened,
 )
 
@@ -101,3 +102,26 @@ def test_grid_closing_and_extension_match_scipy_and_numpy() -> None:
             assert np.array_equal(_closing(grid, 5), ndimage.grey_closing(grid, size=5))
             odd = np.pad(grid, 1, mode="reflect", reflect_type="odd")
             assert np.array_equal(_extend(grid), odd)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_quantiles_are_the_nearest_rank_order_statistics(dtype) -> None:
+    # Pictures repeat values (paper, 8-bit levels), so many of these do too.
+    rng = np.random.default_rng(0)
+    for index in range(300):
+        size = int(rng.integers(1, 40_000))
+        kind = index % 4
+        if kind == 0:
+            values = rng.random(size)
+        elif kind == 1:  # mostly one level, the rest above or below it
+            values = np.where(rng.random(size) < rng.random(), rng.random(size), rng.random())
+        elif kind == 2:
+            values = rng.integers(0, 256, size) / 255
+        else:  # a tiny range far from zero
+            values = rng.normal(-0.3, 1e-6, size)
+        values = values.astype(dtype)
+        fractions = (0.0, *rng.random(3), 1.0)
+        ordered = np.sort(values)
+        expected = [float(ordered[round(f * (size - 1))]) for f in fractions]
+        assert _quantiles(values, fractions) == expected
+    assert _quantiles(np.full((30, 90), 0.25, dtype), (0.1, 0.9)) == [0.25, 0.25]

@@ -361,12 +361,40 @@ def explain(
 # ---------------------------------------------------------------- polarity and lighting
 
 
+# Up to this many values, `_quantiles` sorts them all.
+SORTED_QUANTILES = 2048
+# Bins of the histogram that `_quantiles` narrows a big array's order statistics down with.
+QUANTILE_BINS = 1024
+
+
 def _quantiles(values: np.ndarray, fractions: tuple[float, ...]) -> list[float]:
-    """Order statistics of the values (the nearest rank; faster than np.percentile)."""
+    """Order statistics of the values (the nearest rank), exactly.
+
+    np.partition slows down by 10 to 20 times on values that repeat (1.1 ms instead of
+    0.09 for 128×128 values nine tenths alike), and pictures are mostly paper: one level
+    many times. So a histogram of the values finds the bin that holds each rank, and only
+    that bin's values are sorted. The bins keep the values' order (one monotone formula
+    assigns them), so the rank-th value is found exactly.
+    """
     flat = values.ravel()
     ranks = [round(f * (flat.size - 1)) for f in fractions]
-    ordered = np.partition(flat, ranks)
-    return [float(ordered[r]) for r in ranks]
+    if flat.size <= SORTED_QUANTILES:
+        ordered = np.sort(flat)
+        return [float(ordered[r]) for r in ranks]
+    lowest = flat.min()
+    low, high = float(lowest), float(flat.max())
+    if low == high:
+        return [low] * len(ranks)
+    bins = (flat - lowest) * (QUANTILE_BINS / (high - low))
+    index = np.minimum(bins.astype(np.intp), QUANTILE_BINS - 1)
+    counts = np.bincount(index, minlength=QUANTILE_BINS)
+    ends = np.cumsum(counts)
+    found = []
+    for rank in ranks:
+        bin_ = int(np.searchsorted(ends, rank, side="right"))
+        first = int(ends[bin_] - counts[bin_])
+        found.append(float(np.sort(flat[index == bin_])[rank - first]))
+    return found
 
 
 def _extend(grid: np.ndarray) -> np.ndarray:
