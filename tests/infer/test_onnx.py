@@ -17,8 +17,8 @@ from charrec.data import load_dataset
 from charrec.errors import ConfigError
 from charrec.infer import onnx as charrec_onnx
 from charrec.infer.onnx import Deployed, ExportError, OnnxBackend, export_onnx, read_metadata
+from charrec.infer.onnx_runtime import SMALL_BATCH
 from charrec.infer.pretrained import list_pretrained, pretrained_dir
-from charrec.infer.recognizer import SMALL_BATCH
 from charrec.train import TrainConfig, apply_overrides, train
 from charrec.train.checkpoint import load_run
 from clirun import run_cli
@@ -214,6 +214,8 @@ def test_few_images_run_on_one_thread_with_the_same_answers(tiny_runs: dict[str,
     alone = np.concatenate([backend.probabilities(images[i : i + 1]) for i in range(len(images))])
     assert backend._single is not None
     np.testing.assert_allclose(alone, together, atol=1e-6)
+    assert backend._session_for(SMALL_BATCH - 1) is backend._single
+    assert backend._session_for(SMALL_BATCH) is backend.session
 
 
 def test_onnx_backend_runs_on_the_cpu_only(tiny_runs: dict[str, Path]) -> None:

@@ -65,10 +65,11 @@ __all__ = [
 
 # Inputs per forward pass in predict_arrays: bounds memory, and is big enough for full speed.
 CHUNK = 1024
-# Batches smaller than this run on one thread. Splitting a few images' small convolutions
-# across cores gains little, and when the cores are busy the threads wait on each other:
-# one image through a VGG the size of recipes/letters.yaml's took 1.5 ms (median) on one
-# thread and 20-29 ms on two, on a 2-core machine under a load average of 15.
+# Batches smaller than this run on one thread in the torch backend (ONNX Runtime's has its
+# own threshold). Splitting a few images' small convolutions across cores gains little,
+# and when the cores are busy torch's threads wait on each other: one image through a VGG
+# the size of recipes/digits.yaml's took 1.5 ms (median) on one thread and 20-29 ms on
+# two, on a 2-core machine under a load average of 15.
 SMALL_BATCH = 16
 
 
