@@ -58,8 +58,9 @@ FLOORS: dict[str, tuple[float, float]] = {
     # 0.949), `digits` retrained with low-resolution redraws (the one before: 0.9875 too),
     # then `letters` (the one before: 0.9487 too), then `letters` with pen-stroke drawings
     # of UNIPEN's train writers (0.9487 before), then `digits` with stretched pictures
-    # (2026-12-07; 0.9875 before).
-    "letters": (0.93, 0.9551),
+    # (2026-12-07; 0.9875 before), then `letters` as the ResNet-14 (2026-12-07; the vgg
+    # 0.9551: two more mistakes of 156, one the blank tight crop both have).
+    "letters": (0.93, 0.9423),
     "digits": (0.95, 0.9938),
     "alphanumeric": (0.83, 0.8548),
     "letters-case": (0.90, 0.9295),

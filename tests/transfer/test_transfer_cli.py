@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
+from charrec.infer.pretrained import pretrained_dir
 from charrec.train.checkpoint import load_run
 
 pytestmark = pytest.mark.realdata
@@ -34,7 +35,9 @@ def test_each_strategy_makes_a_run_folder(
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["transfer"]["strategy"] == strategy
     assert config["transfer"]["source"] == "letters"
-    assert config["model"]["name"] == "vgg"
+    # The architecture is the source's (the shipped letters model's).
+    source = json.loads((pretrained_dir("letters") / "model.json").read_text())
+    assert config["model"]["name"] == source["model"]["name"]
     # The held-out fold (203 images) is scored; a model that kept its letters does well.
     accuracy = metrics["val"]["accuracy"]
     if strategy == "scratch":
@@ -42,7 +45,9 @@ def test_each_strategy_makes_a_run_folder(
     elif strategy in ("zero-shot", "linear-probe", "top-blocks", "finetune"):
         assert accuracy > 0.8, accuracy
     if strategy == "added-layers":
-        assert meta["model"]["added"] == 256
+        # As wide as the source's features (the layer the source's head reads).
+        source_model, _ = load_run(pretrained_dir("letters"))
+        assert meta["model"]["added"] == source_model.head.in_features
         frozen = [p for name, p in model.named_parameters() if name.startswith("features.0.")]
         assert frozen  # the base is under features.0, the added layer under features.1
 
