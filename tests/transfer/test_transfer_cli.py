@@ -36,8 +36,8 @@ def test_each_strategy_makes_a_run_folder(
     assert config["transfer"]["strategy"] == strategy
     assert config["transfer"]["source"] == "letters"
     # The architecture is the source's (the shipped letters model's).
-    source = json.loads((pretrained_dir("letters") / "model.json").read_text())
-    assert config["model"]["name"] == source["model"]["name"]
+    source_model, source_meta = load_run(pretrained_dir("letters"))
+    assert config["model"]["name"] == source_meta["model"]["name"]
     # The held-out fold (203 images) is scored; a model that kept its letters does well.
     accuracy = metrics["val"]["accuracy"]
     if strategy == "scratch":
@@ -46,7 +46,6 @@ def test_each_strategy_makes_a_run_folder(
         assert accuracy > 0.8, accuracy
     if strategy == "added-layers":
         # As wide as the source's features (the layer the source's head reads).
-        source_model, _ = load_run(pretrained_dir("letters"))
         assert meta["model"]["added"] == source_model.head.in_features
         frozen = [p for name, p in model.named_parameters() if name.startswith("features.0.")]
         assert frozen  # the base is under features.0, the added layer under features.1
