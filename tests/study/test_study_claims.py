@@ -6,9 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from opening import open_together
 
-from charrec.study.storage import default_url, open_storage
+from charrec.study.storage import beat_unbeaten, default_url, open_storage
 from charrec.study.worker import StudyStore
 
 TRIALS = 80
@@ -80,3 +81,27 @@ def test_a_trial_claimed_by_a_worker_that_vanished_is_failed_once_stale(
     time.sleep(4.5)  # SQLite keeps whole seconds: 4 of them have passed since the beat
     other.fail_dead()
     assert other.trials()[0].state == TrialState.FAIL
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage:UserWarning")  # asked, not optimised
+def test_a_tuning_trial_that_never_beat_is_failed_once_beaten_and_stale(
+    tmp_path: Path,
+) -> None:
+    """Optuna creates a tuning trial before its first heartbeat; a worker killed between
+    the two leaves a RUNNING trial Optuna never fails. The next tuning worker gives old
+    unbeaten trials a beat, so they go stale; a trial just started is left to its worker."""
+    import time
+
+    import optuna
+    from optuna.trial import TrialState
+
+    storage = open_storage(default_url(tmp_path), heartbeat=1)  # stale after 3 s
+    study = optuna.create_study(study_name="tune", storage=storage)
+    dead = study.ask()
+    time.sleep(1.1)
+    young = study.ask()
+    assert beat_unbeaten(storage, study, older_than=1.0) == [dead._trial_id]
+    time.sleep(4.5)  # SQLite keeps whole seconds: 4 of them have passed since the beat
+    optuna.storages.fail_stale_trials(study)
+    states = {t.number: t.state for t in study.get_trials()}
+    assert states == {dead.number: TrialState.FAIL, young.number: TrialState.RUNNING}

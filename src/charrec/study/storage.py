@@ -150,6 +150,28 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def beat_unbeaten(storage, study, older_than: float) -> list[int]:
+    """Give a heartbeat to the study's RUNNING trials started over `older_than` s ago.
+
+    Optuna fails a RUNNING trial once its heartbeat is stale, but never one that has not
+    beaten: a tuning worker killed between Optuna's creating its trial and the trial's
+    first beat would leave it RUNNING for ever. Beaten now, such a trial goes stale after
+    the grace period and is failed (and tried again) like any other; a live trial beats
+    anyway, so one more beat does it no harm. Returns the ids of the trials beaten.
+    """
+    from datetime import datetime, timedelta
+
+    from optuna.trial import TrialState
+
+    cutoff = datetime.now() - timedelta(seconds=older_than)
+    beaten = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial.datetime_start is not None and trial.datetime_start < cutoff:
+            storage.record_heartbeat(trial._trial_id)
+            beaten.append(trial._trial_id)
+    return beaten
+
+
 @contextmanager
 def heartbeat(storage, trial_id: int) -> Iterator[None]:
     """Record the trial's heartbeat in the background while the block runs."""

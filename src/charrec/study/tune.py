@@ -234,7 +234,7 @@ def run_tune(
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
 
-    from charrec.study.storage import open_storage
+    from charrec.study.storage import STALE_AFTER, beat_unbeaten, open_storage
 
     check_space(base, dimensions)
     rdb = open_storage(storage, heartbeat)
@@ -248,6 +248,7 @@ def run_tune(
         sampler=make_sampler(sampler, seed),
         pruner=make_pruner(pruner),
     )
+    beat_unbeaten(rdb, study, older_than=heartbeat * STALE_AFTER)
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
     done = len(study.get_trials(deepcopy=False, states=finished))
     if done < trials:
