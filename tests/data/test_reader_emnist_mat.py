@@ -74,6 +74,7 @@ def test_letters_structure(letters_mat: tuple[Path, np.ndarray, np.ndarray]) -> 
     np.testing.assert_array_equal(test.labels, labels[20:] - 1)
     assert train.name == "emnist-letters:train" and test.name == "emnist-letters:test"
     assert train.sources == (str(path),)
+    assert train.subset(train.labels < 3).sources == (str(path),)  # the file, whatever part
 
 
 def test_images_come_out_upright(letters_mat: tuple[Path, np.ndarray, np.ndarray]) -> None:

@@ -69,6 +69,13 @@ def test_reads_classes_sorted_and_canonical(folder: Path) -> None:
         assert (height > width) == tall
 
 
+def test_a_pictures_own_file_follows_it_into_a_subset(folder: Path) -> None:
+    data = read_image_folder(folder)
+    dashes = data.subset(data.labels == 1)
+    assert [Path(s).name for s in dashes.sources] == ["a.bmp", "b.gif"]
+    assert [Path(s).name for s in data.subset(np.array([3, 0])).sources] == ["b.gif", "scan.png"]
+
+
 def test_same_glyph_either_polarity_gives_the_same_image(tmp_path: Path) -> None:
     light = read_image(save(tmp_path / "light.png", 255 - glyph("I")))
     dark = read_image(save(tmp_path / "dark.png", glyph("I")))

@@ -21,7 +21,8 @@ class ImageSet:
     labels: np.ndarray
     classes: tuple[str, ...]
     name: str = ""
-    # Where the images came from (file paths), for messages and fingerprints.
+    # Where the images came from (file paths), for messages and fingerprints: one per
+    # image for a folder of pictures, the set's few files for a packed format (IDX, .mat).
     sources: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -66,8 +67,14 @@ class ImageSet:
             np.ascontiguousarray(self.labels[index]),
             self.classes,
             self.name if name is None else name,
-            self.sources,
+            self._sources_of(index),
         )
+
+    def _sources_of(self, index: np.ndarray) -> tuple[str, ...]:
+        """The sources of the images at `index`: a picture's own file follows it."""
+        if len(self.sources) != len(self.labels):
+            return self.sources  # the files the whole set was read from
+        return tuple(np.asarray(self.sources, dtype=object)[index].tolist())
 
     def with_name(self, name: str) -> ImageSet:
         return ImageSet(self.images, self.labels, self.classes, name, self.sources)
