@@ -38,7 +38,8 @@ FLOORS: dict[tuple[str, str, int], tuple[float, float]] = {
     ("digits", "semeion", 1): (0.95, 0.9642),  # 0.9366 before fat bitmaps kept their ink
     ("digits", "optdigits", 1): (0.97, 0.9866),  # 0.9833 before
     ("alphanumeric", "unipen", 5): (0.88, 0.9134),  # 0.9125 before high dots were kept
-    ("letters-case", "unipen-letters", 4): (0.91, 0.9331),  # its two cases summed
+    # `letters-case` as the ResNet-14 (2026-12-07); the vgg before it 0.9331.
+    ("letters-case", "unipen-letters", 4): (0.92, 0.9384),  # its two cases summed
 }
 
 
