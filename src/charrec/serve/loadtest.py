@@ -114,16 +114,23 @@ async def _client(
             if status != 200:
                 kinds[str(status)] += 1
             if not keep_alive:
-                writer.close()
+                await _close(writer)
                 writer = None
         except (OSError, asyncio.IncompleteReadError, ConnectionError, ValueError, IndexError):
             kinds["connection"] += 1
             if writer is not None:
-                writer.close()
+                await _close(writer)
             writer = None
             await asyncio.sleep(0.01)
     if writer is not None:
-        writer.close()
+        await _close(writer)
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    """Close a connection and wait for its socket to go, so none outlives the event loop."""
+    writer.close()
+    with contextlib.suppress(OSError, ConnectionError):
+        await writer.wait_closed()
 
 
 async def _drive(url: str, body: bytes, duration: float, concurrency: int) -> LoadResult:
