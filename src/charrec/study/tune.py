@@ -248,6 +248,8 @@ def run_tune(
         sampler=make_sampler(sampler, seed),
         pruner=make_pruner(pruner),
     )
+    # Dead trials that beat are failed first: a beat now would make them look alive again.
+    optuna.storages.fail_stale_trials(study)
     beat_unbeaten(rdb, study, older_than=heartbeat * STALE_AFTER)
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
     done = len(study.get_trials(deepcopy=False, states=finished))
