@@ -21,14 +21,13 @@ from PIL import Image, ImageDraw, features
 from scipy import ndimage
 
 from charrec.errors import CharrecError, ConfigError
+from charrec.infer.ink import ink_map, mask_above_noise
 from charrec.infer.preprocess import (
     BlankImageError,
     ImageError,
     PreprocessConfig,
     Preprocessor,
-    _mask_above_noise,
     explain,
-    ink_map,
     load_image,
     preprocess,
 )
@@ -327,7 +326,7 @@ def test_strokes_apart_cropped_tight_are_all_kept(strokes: list[list[tuple[int, 
 
 
 def test_only_a_character_cropped_to_its_ink_counts_as_tightly_cropped() -> None:
-    from charrec.infer.preprocess import tight_margin
+    from charrec.infer.ink import tight_margin
 
     eight = 1 - np.asarray(thick_eight_cropped_tight(), dtype=np.float32) / 255
     assert tight_margin(eight) == 4  # a quarter of 16 pixels
@@ -498,7 +497,7 @@ def test_a_fine_pen_in_strong_noise_is_found_and_noise_alone_is_not() -> None:
         noisy = np.asarray(page, np.float32) + rng.normal(0, 28, (120, 140))
         picture = np.clip(noisy, 0, 255).astype(np.uint8)
         ink, _ = ink_map(picture.astype(np.float32) / 255)
-        assert isinstance(_mask_above_noise(ink, 0.15), str)
+        assert isinstance(mask_above_noise(ink, 0.15), str)
         left, top, right, bottom = preprocess(picture).bbox
         assert abs(left - 51) <= 3 and abs(top - 29) <= 3
         assert abs(right - 77) <= 3 and abs(bottom - 101) <= 3

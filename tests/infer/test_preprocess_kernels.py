@@ -9,15 +9,8 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from charrec.infer.preprocess import (
-    ROI_MARGIN,
-    _closing,
-    _distance,
-    _emnist_frame,
-    _extend,
-    _quantiles,
-    _thickened,
-)
+from charrec.infer.frame import ROI_MARGIN, emnist_frame
+from charrec.infer.preprocess_kernels import closing, distance, extend, quantiles, thickened
 
 
 def strokes(seed: int, count: int = 60) -> list[np.ndarray]:
@@ -42,10 +35,10 @@ def scipy_distance(binary: np.ndarray) -> np.ndarray:
 
 def test_distance_is_the_mean_of_chessboard_and_city_block_transforms() -> None:
     for picture in strokes(0):
-        assert np.array_equal(_distance(picture), scipy_distance(picture))
+        assert np.array_equal(distance(picture), scipy_distance(picture))
     # Deep enough to need more than eight binary digits.
     square = np.pad(np.ones((300, 280), dtype=bool), 1)
-    assert np.array_equal(_distance(square), scipy_distance(square))
+    assert np.array_equal(distance(square), scipy_distance(square))
 
 
 @pytest.mark.parametrize("layers", [1, 2, 3, 4, 6])
@@ -54,7 +47,7 @@ def test_thickening_takes_the_paper_within_that_distance(layers: int) -> None:
         if not picture.any():
             continue
         expected = scipy_distance(~np.pad(picture, layers)) <= layers
-        assert np.array_equal(_thickened(picture, layers), expected)
+        assert np.array_equal(thickened(picture, layers), expected)
 
 
 def pillow_frame(binary: np.ndarray, sigma: float) -> np.ndarray:
@@ -88,7 +81,7 @@ def test_frame_matches_a_blur_and_pillows_bicubic_reduction() -> None:
         binary[1:-1, 1:-1] = rng.random((height, width)) < 0.4
         binary[1, 1] = binary[-2, -2] = True
         for sigma in (2.5, 1.0):
-            ours = _emnist_frame(binary, sigma).astype(int)
+            ours = emnist_frame(binary, sigma).astype(int)
             worst.append(np.abs(ours - pillow_frame(binary, sigma)).max())
     # Pillow rounds its intermediate rows to float32; nothing else differs.
     assert max(worst) <= 1
@@ -99,9 +92,9 @@ def test_grid_closing_and_extension_match_scipy_and_numpy() -> None:
     for height in range(2, 16):
         for width in range(2, 16):
             grid = rng.random((height, width)).astype(np.float32)
-            assert np.array_equal(_closing(grid, 5), ndimage.grey_closing(grid, size=5))
+            assert np.array_equal(closing(grid, 5), ndimage.grey_closing(grid, size=5))
             odd = np.pad(grid, 1, mode="reflect", reflect_type="odd")
-            assert np.array_equal(_extend(grid), odd)
+            assert np.array_equal(extend(grid), odd)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -123,5 +116,5 @@ def test_quantiles_are_the_nearest_rank_order_statistics(dtype) -> None:
         fractions = (0.0, *rng.random(3), 1.0)
         ordered = np.sort(values)
         expected = [float(ordered[round(f * (size - 1))]) for f in fractions]
-        assert _quantiles(values, fractions) == expected
-    assert _quantiles(np.full((30, 90), 0.25, dtype), (0.1, 0.9)) == [0.25, 0.25]
+        assert quantiles(values, fractions) == expected
+    assert quantiles(np.full((30, 90), 0.25, dtype), (0.1, 0.9)) == [0.25, 0.25]

@@ -25,7 +25,8 @@ from charrec.errors import ConfigError
 from charrec.infer.case import CaseAnswer
 from charrec.infer.constrain import Constraint
 from charrec.infer.imageio import BlankImageError, ImageError, ImageSource, decode
-from charrec.infer.preprocess import Preprocessor, ink_map, ink_mask, without_rules
+from charrec.infer.ink import ink_map, ink_mask, without_rules
+from charrec.infer.preprocess import Preprocessor
 from charrec.infer.recognizer import DEFAULT_MAX_CHARS
 from charrec.infer.segment import Piece, Segmentation, segment_line
 

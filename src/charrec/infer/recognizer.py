@@ -35,9 +35,9 @@ import numpy as np
 from charrec.errors import CharrecError, ConfigError, unknown_choice
 from charrec.fileio import read_json
 from charrec.infer.case import CaseAnswer, CaseReading
+from charrec.infer.frame import OUTPUT_SIZE
 from charrec.infer.imageio import ImageError, ImageSource, source_name
 from charrec.infer.preprocess import (
-    OUTPUT_SIZE,
     PreprocessConfig,
     Preprocessor,
     PreprocessResult,
