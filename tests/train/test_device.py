@@ -10,7 +10,7 @@ import torch
 
 from charrec.cli import main
 from charrec.errors import ConfigError
-from charrec.train.loop import resolve_device
+from charrec.train.reproducibility import resolve_device
 
 
 def test_auto_follows_what_torch_sees(monkeypatch: pytest.MonkeyPatch) -> None:

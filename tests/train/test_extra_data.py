@@ -15,7 +15,7 @@ from charrec.data.extra import class_mapping, with_extra
 from charrec.data.imageset import ImageSet
 from charrec.errors import ConfigError, DataError
 from charrec.train import TrainConfig, apply_overrides
-from charrec.train.loop import prepare_data
+from charrec.train.tensor_data import prepare_data
 
 
 def image_set(classes: tuple[str, ...], labels: list[int], size: int = 28) -> ImageSet:
@@ -145,7 +145,7 @@ def test_the_picture_frame_is_recorded_and_used_by_predict(
 
 
 def test_extra_data_defaults_to_the_emnist_frame() -> None:
-    from charrec.train.loop import picture_frame
+    from charrec.train.tensor_data import picture_frame
 
     config = TrainConfig.from_dict({"data": {"name": "mnist"}})
     assert picture_frame(config.data) == "mnist"

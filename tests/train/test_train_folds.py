@@ -10,7 +10,7 @@ import pytest
 
 from charrec.errors import ConfigError
 from charrec.train import TrainConfig, apply_overrides
-from charrec.train.loop import prepare_data
+from charrec.train.tensor_data import prepare_data
 
 
 def _split_keys(config: TrainConfig) -> tuple[set[bytes], set[bytes]]:

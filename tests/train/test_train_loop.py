@@ -383,7 +383,7 @@ def test_too_small_validation_split_is_a_clear_error(run_tiny) -> None:
 def test_pixel_stats_match_numpy() -> None:
     import numpy as np
 
-    from charrec.train.loop import pixel_stats
+    from charrec.train.tensor_data import pixel_stats
 
     images = np.random.default_rng(0).integers(0, 256, (50, 28, 28), dtype=np.uint8)
     mean, std = pixel_stats(images)

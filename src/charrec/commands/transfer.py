@@ -242,7 +242,7 @@ def _one_run(
 
 def _check_config_target(config: Any, check_target: Any) -> None:
     from charrec.data import load_dataset
-    from charrec.train.loop import training_split
+    from charrec.train.tensor_data import training_split
 
     data = config.data
     split = training_split(data.name, data.data_dir, data.classes)

@@ -79,7 +79,7 @@ def check_data(spec: StudySpec) -> None:
     """Fail before any training if the folds cannot be drawn from the training split."""
     from charrec.data import load_dataset
     from charrec.data.splits import stratified_subsample
-    from charrec.train.loop import training_split
+    from charrec.train.tensor_data import training_split
 
     dataset = load_dataset(spec.data, training_split(spec.data), spec.data_dir)
     if spec.trial_limit is not None:

@@ -34,7 +34,7 @@ from charrec.train.temperature import Calibration, calibrate_model, model_logits
 
 def calibrate_run(run_dir: str | os.PathLike[str]) -> Calibration:
     """Fit and fold the temperature of a run folder trained without `training.calibrate`."""
-    from charrec.train.loop import load_test_split, prepare_data
+    from charrec.train.tensor_data import load_test_split, prepare_data
 
     run = RunFolder(run_dir)
     if not run.model_json.is_file():

@@ -19,12 +19,9 @@ before it in the process, and a resumed run repeats an uninterrupted one exactly
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
-import os
-import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +33,7 @@ import torch.nn.functional as F
 from rich.console import Console
 from torch import nn
 
-from charrec.errors import CharrecError, ConfigError, DataError
+from charrec.errors import CharrecError, ConfigError
 from charrec.fileio import write_json
 from charrec.train.augment import Augmenter
 from charrec.train.callbacks import Callback, CallbackList
@@ -51,7 +48,7 @@ from charrec.train.checkpoint import (
     save_weights,
     state_dict_for_saving,
 )
-from charrec.train.config import DataConfig, TrainConfig
+from charrec.train.config import TrainConfig
 from charrec.train.distill import Teachers
 from charrec.train.distributed import Distributed
 from charrec.train.early_stopping import EarlyStopping
@@ -64,7 +61,16 @@ from charrec.train.optim import (
 )
 from charrec.train.precision import resolve_precision
 from charrec.train.progress import ProgressCallback, format_duration
+from charrec.train.reproducibility import (
+    derived_seed,
+    resolve_device,
+    rng_states,
+    seed_everything,
+    set_rng_states,
+    torch_settings,
+)
 from charrec.train.shards import BatchShards, ShardLoss, Tensors3, has_batch_norm
+from charrec.train.tensor_data import load_test_split, picture_frame, prepare_data
 from charrec.train.tensorboard import TensorBoardCallback
 
 if TYPE_CHECKING:
@@ -86,228 +92,6 @@ class TrainResult:
     # What metrics.json holds.
     metrics: dict[str, Any]
     model: nn.Module
-
-
-# --- data as tensors ---------------------------------------------------------------------------
-
-
-@dataclass
-class TensorData:
-    """Train/val images as uint8 N×1×H×W tensors plus what the checkpoint must remember."""
-
-    train_x: torch.Tensor
-    train_y: torch.Tensor
-    val_x: torch.Tensor
-    val_y: torch.Tensor
-    classes: tuple[str, ...]
-    mean: float
-    std: float
-    fingerprint: str
-    train_split: str
-    has_test: bool
-    # The data's own validation part, when validation comes from it rather than train.
-    val_split: str | None = None
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-    def to(self, device: torch.device) -> TensorData:
-        move = {k: getattr(self, k).to(device) for k in ("train_x", "train_y", "val_x", "val_y")}
-        return replace(self, **move)
-
-
-def _as_tensors(images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    # Copies: loaded data sets are read-only arrays, which torch cannot wrap safely.
-    return torch.tensor(images).unsqueeze(1), torch.tensor(labels)
-
-
-def load_test_split(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """The data set's test split (images N×1×H×W uint8, labels), as training scores it."""
-    from charrec.data import load_dataset
-
-    data = config.data
-    test_set = load_dataset(data.name, "test", data.data_dir, data.classes, resize=data.resize)
-    return _as_tensors(test_set.images, test_set.labels)
-
-
-def fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
-    """sha256 of the images' and labels' bytes (a fraction of a second for all of MNIST)."""
-    digest = hashlib.sha256()
-    digest.update(np.ascontiguousarray(images).data)
-    digest.update(np.ascontiguousarray(labels).data)
-    return "sha256:" + digest.hexdigest()
-
-
-def pixel_stats(images: np.ndarray) -> tuple[float, float]:
-    """Mean and std of the pixels in [0, 1], from a 256-bin histogram (no float copy)."""
-    counts = np.bincount(images.ravel(), minlength=256).astype(np.float64)
-    values = np.arange(256) / 255.0
-    total = counts.sum()
-    if total == 0:
-        return 0.0, 1.0
-    mean = float((counts * values).sum() / total)
-    var = float((counts * (values - mean) ** 2).sum() / total)
-    return mean, math.sqrt(var) or 1.0
-
-
-def training_split(name: str, data_dir: str | None = None, classes: str | None = None) -> str:
-    """The split a data set (or data file) trains on: "train", or its only one (Binary
-    AlphaDigits' "all")."""
-    from charrec.data import dataset_splits, split_roles
-
-    return split_roles(dataset_splits(name, data_dir, classes)).train
-
-
-def picture_frame(data: DataConfig) -> str:
-    """How predict frames a picture for a model trained on `data` (data.frame, else
-    MNIST's frame for MNIST alone, EMNIST's for everything else)."""
-    if data.frame is not None:
-        return data.frame
-    return "mnist" if data.name == "mnist" and not data.extra else "emnist"
-
-
-def prepare_data(config: TrainConfig) -> TensorData:
-    """Load the training split, subsample (data.limit), split off validation, stratified.
-
-    A data set (or file) with a validation part of its own validates on it instead.
-    """
-    from charrec.data import dataset_splits, load_dataset, split_roles
-    from charrec.data.splits import (
-        per_class_subsample,
-        stratified_kfold,
-        stratified_split,
-        stratified_subsample,
-    )
-
-    data, seed = config.data, config.training.seed
-    # "train" (or the only part, as Binary AlphaDigits' "all"), the file's own
-    # validation part if it has one, and "test" when there is one.
-    roles = split_roles(dataset_splits(data.name, data.data_dir, data.classes))
-    split = roles.train
-    dataset = load_dataset(data.name, split, data.data_dir, data.classes, resize=data.resize)
-    if data.limit is not None:
-        # With folds, the subsample is part of the folds: the same for every candidate.
-        dataset = stratified_subsample(dataset, data.limit, data.fold_seed if data.folds else seed)
-    if data.folds:
-        train_index, val_index = stratified_kfold(dataset, data.folds, data.fold_seed)[data.fold]
-        train, val = dataset.subset(train_index), dataset.subset(val_index)
-        if data.per_class is not None:
-            train = per_class_subsample(train, data.per_class, data.fold_seed)
-    elif roles.validation is not None:
-        train, val = (
-            dataset,
-            load_dataset(
-                data.name, roles.validation, data.data_dir, data.classes, resize=data.resize
-            ),
-        )
-    elif data.val_fraction > 0:
-        classes = int((dataset.counts() > 0).sum())
-        val_size = math.ceil(data.val_fraction * len(dataset))
-        if min(val_size, len(dataset) - val_size) < classes:
-            raise DataError(
-                f"{data.name}: a validation split of {data.val_fraction} of {len(dataset):,} "
-                f"images cannot hold each of its {classes} classes on both sides; "
-                "use more images (--limit) or another --val-fraction"
-            )
-        train, val = stratified_split(dataset, data.val_fraction, seed)
-    else:
-        train, val = dataset, dataset.subset(np.zeros(0, dtype=np.int64))
-    if data.per_class is not None and not data.folds:
-        train = per_class_subsample(train, data.per_class, seed)
-    if data.extra:
-        from charrec.data.extra import with_extra
-
-        train = with_extra(train, data.extra, data.data_dir, data.resize)
-    if train.image_shape[0] != train.image_shape[1]:
-        raise CharrecError(
-            f"{data.name}: images are {train.image_shape}; training needs square images"
-        )
-    mean, std = pixel_stats(train.images)
-    train_x, train_y = _as_tensors(train.images, train.labels)
-    val_x, val_y = _as_tensors(val.images, val.labels)
-    return TensorData(
-        train_x,
-        train_y,
-        val_x,
-        val_y,
-        train.classes,
-        mean,
-        std,
-        fingerprint(train.images, train.labels),
-        split,
-        roles.test is not None,
-        roles.validation if not data.folds else None,
-    )
-
-
-# --- reproducibility and torch settings ---------------------------------------------------------
-
-
-def derived_seed(*parts: int) -> int:
-    """A well-mixed 63-bit seed from integers (seed, epoch, stream, rank)."""
-    return int(np.random.SeedSequence(list(parts)).generate_state(2, np.uint64)[0] >> np.uint64(1))
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} asked for, but torch sees no CUDA GPU; use cpu or auto")
-    return torch.device(name)
-
-
-@contextlib.contextmanager
-def torch_settings(threads: int | None, device: torch.device) -> Iterator[None]:
-    """Deterministic algorithms and the thread count for the run, restored afterwards."""
-    old_threads = torch.get_num_threads()
-    old_deterministic = torch.are_deterministic_algorithms_enabled()
-    old_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    cuda = device.type == "cuda"
-    if cuda:
-        # cuBLAS is deterministic only with a fixed workspace; must be set before first use.
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.backends.cudnn.benchmark = False
-        # Only CUDA has nondeterministic kernels to avoid; on CPU the flag changes nothing
-        # we use and costs seconds of imports.
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old_threads)
-        if cuda:
-            torch.use_deterministic_algorithms(old_deterministic, warn_only=old_warn_only)
-
-
-def rng_states() -> dict[str, Any]:
-    """Global RNG states as tensors and plain values (loadable with weights_only=True)."""
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    state: dict[str, Any] = {
-        "torch": torch.get_rng_state(),
-        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
-        "python": random.getstate(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_states(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    kind, keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    version, internal, gauss_next = state["python"]
-    random.setstate((version, tuple(internal), gauss_next))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 # --- the trainer ---------------------------------------------------------------------------------

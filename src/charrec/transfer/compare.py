@@ -141,7 +141,7 @@ def _small_data_loop(plan: Plan, per_class: int) -> dict[str, Any]:
 def _target(plan: Plan) -> ImageSet:
     """The target's training split, as every run of the plan loads it."""
     from charrec.data import load_dataset
-    from charrec.train.loop import training_split
+    from charrec.train.tensor_data import training_split
 
     data_dir = plan.overrides.get("data.data_dir")
     classes = plan.overrides.get("data.classes")

@@ -117,7 +117,7 @@ def zero_shot(
     from charrec.evaluate.evaluation import evaluate_model
     from charrec.fileio import write_json
     from charrec.train.checkpoint import FORMAT, RunFolder, load_weights, save_weights
-    from charrec.train.loop import prepare_data
+    from charrec.train.tensor_data import prepare_data
     from charrec.transfer.source import load_source, source_folder
 
     config = config.validate()
